@@ -1,0 +1,58 @@
+/** What every command shares: global options, opening the store, printing, exit codes. */
+import type { Argv } from 'yargs';
+import { resolveDbPath } from '../core/config.js';
+import { openSqliteStore, type SqliteStore } from '../core/sqlite-store.js';
+import { UserError } from '../core/types.js';
+
+export interface GlobalArgs {
+  db?: string;
+  json?: boolean;
+}
+
+export const now = () => Date.now();
+
+export function openStore(args: GlobalArgs, options: { mustExist?: boolean } = {}): SqliteStore {
+  return openSqliteStore(resolveDbPath(args.db), options);
+}
+
+/** Runs a command body with a store; closes it; maps errors to the contract's exit codes. */
+export async function withStore(
+  args: GlobalArgs,
+  body: (store: SqliteStore) => Promise<number | void>,
+  options: { mustExist?: boolean } = {},
+): Promise<void> {
+  let store: SqliteStore | undefined;
+  try {
+    store = openStore(args, options);
+    const code = await body(store);
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (err) {
+    fail(err);
+  } finally {
+    await store?.close();
+  }
+}
+
+export function fail(err: unknown): void {
+  if (err instanceof UserError) {
+    process.stderr.write(`aremko-mail: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    process.stderr.write(`aremko-mail: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function parseId(value: unknown, what = 'campaign id'): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`${what} must be a positive whole number, not "${value}"`, 2);
+  return n;
+}
+
+export function withJson<T>(y: Argv<T>) {
+  return y.option('json', { type: 'boolean', describe: 'print one JSON document on stdout' });
+}

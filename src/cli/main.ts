@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * aremko-mail entry point. Each command lives in ./commands; this file only wires them.
+ * Ink/React are imported lazily by the TUI path so other commands start fast.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { campaignCommand } from './commands/campaign.js';
+import { cancelCommand } from './commands/cancel.js';
+import { pauseCommand } from './commands/pause.js';
+import { resumeCommand } from './commands/resume.js';
+import { startCommand } from './commands/start.js';
+import { statusCommand, statusHandler } from './commands/status.js';
+import { fail } from './context.js';
+
+/** `aremko-mail --headless …` is `aremko-mail run …`. */
+export function normaliseArgv(argv: string[]): string[] {
+  const i = argv.indexOf('--headless');
+  if (i === -1) return argv;
+  const rest = argv.filter((_, j) => j !== i);
+  return rest[0] === 'run' ? rest : ['run', ...rest];
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const cli = yargs(normaliseArgv(argv))
+    .scriptName('aremko-mail')
+    .usage(
+      '$0 [command]\n\nEmail campaigns that never stop halfway and never send twice.\n' +
+        'With no command: the live TUI in a terminal, `status` otherwise.',
+    )
+    .option('db', { type: 'string', global: true, describe: 'SQLite database file [env AREMKO_MAIL_DB] (default data/aremko-mail.db)' })
+    .command(campaignCommand as any)
+    .command(statusCommand as any)
+    .command(startCommand as any)
+    .command(pauseCommand as any)
+    .command(resumeCommand as any)
+    .command(cancelCommand as any)
+    .command({
+      command: '$0',
+      describe: false as any,
+      builder: (y) => y.option('json', { type: 'boolean', describe: 'print one JSON document on stdout' }).option('lang', { type: 'string', choices: ['es', 'en'], describe: 'TUI language (default from LANG)' }),
+      handler: async (a: any) => {
+        // The TUI (a terminal on both ends) arrives with issue 4; until then both paths print status.
+        return statusHandler(a);
+      },
+    })
+    .strictCommands()
+    .strictOptions()
+    .demandCommand(0)
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      void y;
+      process.stderr.write(`aremko-mail: ${msg}\nRun with --help for usage.\n`);
+      process.exit(2);
+    });
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    fail(err);
+  }
+}
+
+await main(hideBin(process.argv));

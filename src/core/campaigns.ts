@@ -1,0 +1,77 @@
+/** Campaign creation and the state machine's rules (who may go where, and why not). */
+import { IANAZone } from 'luxon';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
+import validator from 'validator';
+import type { Store } from './store.js';
+import { compileTemplates } from './templates.js';
+import type { Campaign, CampaignSettings, CampaignStatus } from './types.js';
+import { UserError } from './types.js';
+
+export function isValidAddress(address: string): boolean {
+  return validator.isEmail(address, { allow_display_name: false, require_tld: true, allow_ip_domain: false });
+}
+
+/** Checks everything an operator can get wrong before anything is stored. */
+export function validateSettings(s: CampaignSettings): void {
+  const usage = (m: string) => new UserError(m, 2);
+  if (!s.name.trim()) throw usage('--name: must not be empty');
+  const from = addressparser(s.from, { flatten: true });
+  if (from.length !== 1 || !isValidAddress(from[0]!.address)) throw usage(`--from: "${s.from}" is not an email address`);
+  if (s.replyTo !== null && !isValidAddress(s.replyTo.replace(/^.*<|>.*$/g, '')))
+    throw usage(`--reply-to: "${s.replyTo}" is not an email address`);
+  if (!Number.isInteger(s.batchSize) || s.batchSize < 1) throw usage(`--batch-size: must be a whole number ≥ 1`);
+  if (!Number.isInteger(s.maxAttempts) || s.maxAttempts < 1) throw usage(`--max-attempts: must be a whole number ≥ 1`);
+  if (s.window && !s.timeZone) throw usage('--window needs --tz (an IANA zone such as America/Santiago)');
+  if (s.timeZone && !IANAZone.isValidZone(s.timeZone)) throw usage(`--tz: "${s.timeZone}" is not an IANA time zone`);
+  if (s.unsubscribe !== null) {
+    const u = s.unsubscribe;
+    const ok = /^https:\/\/[^\s]+$/i.test(u) || /^mailto:[^\s]+@[^\s]+$/i.test(u);
+    if (!ok) throw usage(`--unsubscribe: "${u}" must be an https:// URL or a mailto: address`);
+  }
+  compileTemplates(s); // throws naming the template with a syntax error
+}
+
+export async function createCampaign(store: Store, s: CampaignSettings, now: number): Promise<Campaign> {
+  validateSettings(s);
+  return store.createCampaign(s, now);
+}
+
+export async function requireCampaign(store: Store, id: number): Promise<Campaign> {
+  const c = await store.getCampaign(id);
+  if (!c) throw new UserError(`campaign ${id} does not exist (see: aremko-mail campaign list)`);
+  return c;
+}
+
+async function move(
+  store: Store,
+  id: number,
+  from: readonly CampaignStatus[],
+  to: CampaignStatus,
+  verb: string,
+  now: number,
+): Promise<Campaign> {
+  const result = await store.transition(id, from, to, now);
+  if (result.ok) return result.campaign;
+  if (result.status === null) throw new UserError(`campaign ${id} does not exist (see: aremko-mail campaign list)`);
+  throw new UserError(`cannot ${verb} campaign ${id}: it is ${result.status} (${verb} works on ${from.join(' or ')})`);
+}
+
+/** draft → sending, after checking every template field against every recipient. */
+export async function startCampaign(store: Store, id: number, now: number): Promise<Campaign> {
+  const c = await requireCampaign(store, id);
+  if (c.status !== 'draft') throw new UserError(`cannot start campaign ${id}: it is ${c.status} (start works on draft${c.status === 'paused' ? '; use resume' : ''})`);
+  const summary = (await store.summaries([id]))[0]!;
+  if (summary.counts.pending === 0) throw new UserError(`cannot start campaign ${id}: it has no pending recipients (import some: aremko-mail import ${id} <file.csv>)`);
+  const fields = compileTemplates(c).fields.filter((f) => f !== 'email');
+  const missing = await store.missingFields(id, fields);
+  if (missing.size > 0) {
+    const list = [...missing].map(([f, n]) => `"${f}" (${n} recipient${n === 1 ? '' : 's'} lack it)`).join(', ');
+    throw new UserError(`cannot start campaign ${id}: the templates use field${missing.size === 1 ? '' : 's'} ${list}`);
+  }
+  return move(store, id, ['draft'], 'sending', 'start', now);
+}
+
+export const pauseCampaign = (store: Store, id: number, now: number) => move(store, id, ['sending'], 'paused', 'pause', now);
+export const resumeCampaign = (store: Store, id: number, now: number) => move(store, id, ['paused'], 'sending', 'resume', now);
+export const cancelCampaign = (store: Store, id: number, now: number) =>
+  move(store, id, ['draft', 'sending', 'paused'], 'cancelled', 'cancel', now);

@@ -1,0 +1,79 @@
+/**
+ * Turns a campaign and one recipient into the exact bytes that go to the server:
+ * multipart/alternative (text + html), UTF-8, RFC 2047 subject, stable Message-ID,
+ * List-Unsubscribe (+ one-click Post for https, RFC 8058).
+ */
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type { Campaign, Recipient } from './types.js';
+import { type CompiledTemplates, compileTemplates, headerSafe, render, type RenderedContent } from './templates.js';
+
+export interface OutgoingMessage {
+  messageId: string;
+  from: string;
+  to: string;
+  subject: string;
+  /** RFC 5322 bytes, ready for DATA or an .eml file. */
+  raw: Buffer;
+  content: RenderedContent;
+  headers: Record<string, string>;
+}
+
+function domainOf(address: string): string {
+  const m = /@([^\s>]+)>?\s*$/.exec(address);
+  return m ? m[1]!.toLowerCase() : 'aremko-mail.invalid';
+}
+
+/** Unique per recipient and campaign, and the same on every attempt for that recipient. */
+export function messageIdFor(campaign: Pick<Campaign, 'id' | 'createdAt' | 'from'>, recipientId: number): string {
+  return `<aremko.${campaign.id}.${recipientId}.${campaign.createdAt.toString(36)}@${domainOf(campaign.from)}>`;
+}
+
+/** The unsubscribe URL with `{{email}}` replaced by the URL-encoded address. */
+export function unsubscribeUrlFor(template: string | null, email: string): string | null {
+  if (!template) return null;
+  return template.replace(/\{\{\s*email\s*\}\}/g, encodeURIComponent(email));
+}
+
+/** The fields a template sees: CSV columns (lower-case), `email`, and `unsubscribe_url`. */
+export function templateContext(campaign: Pick<Campaign, 'unsubscribe'>, recipient: Pick<Recipient, 'email' | 'fields'>) {
+  return {
+    ...recipient.fields,
+    email: recipient.email,
+    unsubscribe_url: unsubscribeUrlFor(campaign.unsubscribe, recipient.email) ?? '',
+  };
+}
+
+export class MessageBuilder {
+  private readonly templates: CompiledTemplates;
+
+  constructor(private readonly campaign: Campaign) {
+    this.templates = compileTemplates(campaign);
+  }
+
+  async build(recipient: Pick<Recipient, 'id' | 'email' | 'fields'>, to = recipient.email): Promise<OutgoingMessage> {
+    const c = this.campaign;
+    const content = render(this.templates, templateContext(c, recipient));
+    const messageId = messageIdFor(c, recipient.id);
+    const headers: Record<string, string> = {};
+    const unsubscribe = unsubscribeUrlFor(c.unsubscribe, recipient.email);
+    if (unsubscribe) {
+      headers['List-Unsubscribe'] = `<${headerSafe(unsubscribe)}>`;
+      if (unsubscribe.startsWith('https:')) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+    }
+    const composer = new MailComposer({
+      from: c.from,
+      to: headerSafe(to),
+      replyTo: c.replyTo ?? undefined,
+      subject: content.subject,
+      text: content.text,
+      html: content.html,
+      messageId,
+      headers,
+      textEncoding: 'quoted-printable',
+    });
+    const raw = await new Promise<Buffer>((resolve, reject) =>
+      composer.compile().build((err, buf) => (err ? reject(err) : resolve(buf))),
+    );
+    return { messageId, from: c.from, to, subject: content.subject, raw, content, headers };
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Subject, html and text templates over a recipient's fields, rendered with Handlebars:
+ * `{{field}}` is HTML-escaped in the html part, `{{{field}}}` is raw; subject and text are
+ * never escaped. A text part is made from the html (html-to-text) when there is no text template.
+ */
+import Handlebars from 'handlebars';
+import { convert } from 'html-to-text';
+import { UserError } from './types.js';
+
+const hbs = Handlebars.create();
+/** Fields the tool itself provides to every template. */
+export const BUILTIN_FIELDS = new Set(['unsubscribe_url']);
+const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with', 'lookup', 'log']);
+
+export interface CompiledTemplates {
+  subject: HandlebarsTemplateDelegate;
+  html: HandlebarsTemplateDelegate;
+  text: HandlebarsTemplateDelegate | null;
+  /** Every recipient field the templates use (lower-case names). */
+  fields: string[];
+}
+
+export interface RenderedContent {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+function compile(source: string, what: string, escape: boolean): HandlebarsTemplateDelegate {
+  try {
+    hbs.parse(source); // parse now: compile() is lazy and would only fail at the first render
+    return hbs.compile(source, { noEscape: !escape, strict: false, knownHelpersOnly: false });
+  } catch (err) {
+    throw new UserError(`${what} template: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Field names used by a template: `{{name}}`, `{{{name}}}`, `{{#if name}}`… */
+export function templateFields(source: string): string[] {
+  const found = new Set<string>();
+  const visit = (node: any): void => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node.type === 'PathExpression') {
+      const head = node.parts?.[0];
+      if (head && !node.data && node.depth === 0 && !BLOCK_HELPERS.has(node.original)) found.add(String(head).toLowerCase());
+      return;
+    }
+    for (const key of Object.keys(node)) if (key !== 'loc') visit(node[key]);
+  };
+  visit(hbs.parse(source));
+  for (const b of BUILTIN_FIELDS) found.delete(b);
+  return [...found].sort();
+}
+
+export function compileTemplates(t: { subject: string; html: string; text: string | null }): CompiledTemplates {
+  const subject = compile(t.subject, 'subject', false);
+  const html = compile(t.html, 'html', true);
+  const text = t.text === null ? null : compile(t.text, 'text', false);
+  const fields = new Set([...templateFields(t.subject), ...templateFields(t.html), ...(t.text ? templateFields(t.text) : [])]);
+  return { subject, html, text, fields: [...fields].sort() };
+}
+
+/** Header values never carry CR or LF, whatever a recipient's data holds. */
+export function headerSafe(value: string): string {
+  return value.replace(/[\r\n]+/g, ' ').trim();
+}
+
+export function htmlToText(html: string): string {
+  return convert(html, { wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] });
+}
+
+export function render(t: CompiledTemplates, context: Record<string, string>): RenderedContent {
+  const html = t.html(context);
+  return {
+    subject: headerSafe(t.subject(context)),
+    html,
+    text: t.text ? t.text(context) : htmlToText(html),
+  };
+}

@@ -1,0 +1,128 @@
+/** Domain types shared by every layer. No I/O here. */
+
+export const CAMPAIGN_STATUSES = ['draft', 'sending', 'paused', 'completed', 'cancelled'] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+
+export const RECIPIENT_STATUSES = ['pending', 'sending', 'sent', 'failed', 'suppressed', 'in_doubt'] as const;
+export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
+
+export type StatusCounts = Record<RecipientStatus, number> & { total: number };
+
+export interface RateLimit {
+  /** At most `count` messages… */
+  count: number;
+  /** …in any sliding window of this many seconds. */
+  windowSeconds: number;
+}
+
+export interface SendWindow {
+  /** "HH:MM", inclusive, in the campaign's time zone. */
+  start: string;
+  /** "HH:MM", exclusive. May be before `start` (a window across midnight). */
+  end: string;
+}
+
+/** What an operator sets when creating a campaign. */
+export interface CampaignSettings {
+  name: string;
+  subject: string;
+  from: string;
+  replyTo: string | null;
+  html: string;
+  text: string | null;
+  batchSize: number;
+  intervalSeconds: number;
+  rate: RateLimit | null;
+  window: SendWindow | null;
+  timeZone: string | null;
+  unsubscribe: string | null;
+  maxAttempts: number;
+  retryDelaySeconds: number;
+}
+
+export interface Campaign extends CampaignSettings {
+  id: number;
+  status: CampaignStatus;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  /** Epoch ms when the next batch may start; null when none is scheduled. */
+  nextBatchAt: number | null;
+  batchesSent: number;
+  /** Claims made in the batch now open (0 when no batch is open). */
+  batchClaimed: number;
+  lastError: string | null;
+}
+
+export interface Lease {
+  campaignId: number;
+  /** "host:pid" */
+  owner: string;
+  host: string;
+  pid: number;
+  token: string;
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+export interface Recipient {
+  id: number;
+  campaignId: number;
+  email: string;
+  status: RecipientStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastAttemptAt: number | null;
+  lastError: string | null;
+  messageId: string | null;
+  sentAt: number | null;
+  batch: number | null;
+  fields: Record<string, string>;
+}
+
+export interface CampaignSummary {
+  campaign: Campaign;
+  counts: StatusCounts;
+  lease: Lease | null;
+}
+
+export type EventLevel = 'info' | 'warn' | 'error';
+
+export interface StoredEvent {
+  id: number;
+  campaignId: number | null;
+  at: number;
+  level: EventLevel;
+  type: string;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface Suppression {
+  email: string;
+  reason: string;
+  createdAt: number;
+}
+
+/** An error an operator caused (bad input, wrong state): exit 1 with its message, no stack. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = 1,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** A configuration or usage problem: exit 2. */
+export class ConfigError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'ConfigError';
+  }
+}
+
+export function emptyCounts(): StatusCounts {
+  return { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, suppressed: 0, in_doubt: 0 };
+}
