@@ -10,7 +10,16 @@ import { cancelCommand } from './commands/cancel.js';
 import { pauseCommand } from './commands/pause.js';
 import { resumeCommand } from './commands/resume.js';
 import { startCommand } from './commands/start.js';
+import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
+import { logsCommand } from './commands/logs.js';
+import { previewCommand } from './commands/preview.js';
+import { resolveCommand } from './commands/resolve.js';
+import { runCommand } from './commands/run.js';
+import { sendTestCommand } from './commands/send-test.js';
 import { statusCommand, statusHandler } from './commands/status.js';
+import { suppressCommand } from './commands/suppress.js';
 import { fail } from './context.js';
 
 /** `aremko-mail --headless …` is `aremko-mail run …`. */
@@ -35,6 +44,15 @@ export async function main(argv: string[]): Promise<void> {
     .command(pauseCommand as any)
     .command(resumeCommand as any)
     .command(cancelCommand as any)
+    .command(importCommand as any)
+    .command(runCommand as any)
+    .command(logsCommand as any)
+    .command(resolveCommand as any)
+    .command(previewCommand as any)
+    .command(sendTestCommand as any)
+    .command(exportCommand as any)
+    .command(suppressCommand as any)
+    .command(demoCommand as any)
     .command({
       command: '$0',
       describe: false as any,
