@@ -212,7 +212,8 @@ export class SqliteStore implements Store {
       recordResult: p(
         `UPDATE recipients SET status = @status, last_error = @lastError, next_attempt_at = @nextAttemptAt,
            sent_at = coalesce(@sentAt, sent_at), message_id = coalesce(@messageId, message_id),
-           attempts = attempts - @refund, claim_token = NULL
+           attempts = attempts - @refund, claim_token = NULL,
+           last_attempt_at = CASE WHEN @refund THEN NULL ELSE last_attempt_at END
          WHERE id = @id AND claim_token = @token AND status IN ('sending', 'in_doubt')`,
       ),
       suppress: p(
