@@ -38,6 +38,11 @@ export async function main(argv: string[]): Promise<void> {
         'With no command: the live TUI in a terminal, `status` otherwise.',
     )
     .option('db', { type: 'string', global: true, describe: 'SQLite database file [env AREMKO_MAIL_DB] (default data/aremko-mail.db)' })
+    .option('transport', {
+      type: 'string',
+      global: true,
+      describe: 'where mail goes [env AREMKO_MAIL_TRANSPORT]: smtp://user:pass@host:587, smtps://…:465, outbox:<dir>; ?pool=N',
+    })
     .command(campaignCommand as any)
     .command(statusCommand as any)
     .command(startCommand as any)

@@ -1,12 +1,37 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../../core/types.js';
-import type { GlobalArgs } from '../context.js';
+import { requireCampaign } from '../../core/campaigns.js';
+import { statusJson } from '../../core/status.js';
+import { ConfigError } from '../../core/types.js';
+import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
 
-// PLACEHOLDER: being written in this session; replaced before it is committed.
-export const resolveCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'resolve',
-  describe: '(being built)',
-  handler: () => {
-    throw new UserError('resolve is not built yet');
-  },
+interface ResolveArgs extends GlobalArgs {
+  id: number;
+  resend?: boolean;
+  'mark-sent'?: boolean;
+}
+
+export const resolveCommand: CommandModule<GlobalArgs, ResolveArgs> = {
+  command: 'resolve <id>',
+  describe: 'decide about in_doubt recipients: send them again, or mark them sent',
+  builder: (y) =>
+    withJson(y)
+      .positional('id', { type: 'number', describe: 'campaign id' })
+      .option('resend', { type: 'boolean', describe: 'in_doubt → pending (same Message-ID); a completed campaign goes back to sending' })
+      .option('mark-sent', { type: 'boolean', describe: 'in_doubt → sent' })
+      .epilog('An in_doubt recipient may or may not have received the message: the connection was lost after the data went out, or its runner died. Check the server logs for its Message-ID (aremko-mail export <id> --status in_doubt) before choosing.') as any,
+  handler: (a) =>
+    withStore(a, async (store) => {
+      if (Boolean(a.resend) === Boolean(a['mark-sent'])) throw new ConfigError('resolve needs exactly one of --resend or --mark-sent');
+      const id = parseId(a.id);
+      await requireCampaign(store, id);
+      const mode = a.resend ? 'resend' : 'mark-sent';
+      const changed = await store.resolveInDoubt(id, mode, now());
+      const [s] = await store.summaries([id]);
+      if (a.json) return printJson({ resolved: changed, mode, campaign: statusJson(s!) });
+      process.stdout.write(
+        changed === 0
+          ? `campaign ${id} has no in_doubt recipients\n`
+          : `${changed} in_doubt recipient(s) ${mode === 'resend' ? 'will be sent again by the next run' : 'marked sent'}; campaign ${id} is ${s!.campaign.status}\n`,
+      );
+    }),
 };

@@ -1,12 +1,119 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../../core/types.js';
-import type { GlobalArgs } from '../context.js';
+import { resolveTransportUrl } from '../../core/config.js';
+import { parseDuration } from '../../core/duration.js';
+import { type CampaignRunResult, Engine } from '../../core/engine.js';
+import { jsonLine, textLine } from '../../core/event-log.js';
+import { createTransport, parseTransportUrl } from '../../core/transport.js';
+import { ConfigError, UserError } from '../../core/types.js';
+import { type GlobalArgs, parseId, withStore } from '../context.js';
 
-// PLACEHOLDER: being written in this session; replaced before it is committed.
-export const runCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export interface RunArgs extends GlobalArgs {
+  campaign?: number;
+  auto?: boolean;
+  'max-runtime'?: string;
+  'ignore-schedule'?: boolean;
+  'log-format': 'text' | 'json';
+  transport?: string;
+}
+
+/** Exit codes: 0 done, 1 a named campaign missing or not started, 75 server unreachable / login refused. */
+export function exitCodeFor(results: CampaignRunResult[]): number {
+  if (results.some((r) => r.outcome === 'unavailable')) return 75;
+  if (results.some((r) => r.outcome === 'missing' || (r.outcome === 'not_sending' && r.status === 'draft'))) return 1;
+  return 0;
+}
+
+function summaryLine(r: CampaignRunResult): string {
+  const what: Record<CampaignRunResult['outcome'], string> = {
+    completed: 'completed',
+    paused: 'paused: stopped claiming',
+    cancelled: 'cancelled: stopped claiming',
+    not_sending: `not sending (it is ${r.status}${r.status === 'draft' ? `; start it: aremko-mail start ${r.campaignId}` : ''})`,
+    deadline: 'nothing more due before --max-runtime; the next run carries on',
+    stopped: 'stopped by signal; the next run carries on',
+    lease_held: `left alone: ${r.error}`,
+    lease_lost: 'lease lost; another runner carries on',
+    unavailable: `mail server unavailable: ${r.error}`,
+    missing: `does not exist`,
+  };
+  return `campaign ${r.campaignId}: ${what[r.outcome]} — this run: ${r.sent} sent, ${r.failed} failed, ${r.retried} to retry, ${r.inDoubt} in doubt`;
+}
+
+export async function runHandler(a: RunArgs): Promise<void> {
+  await withStore(a, async (store) => {
+    if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
+    if (a.campaign !== undefined && a.auto) throw new ConfigError('use either --campaign <id> or --auto, not both');
+    const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDuration(a['max-runtime'], '--max-runtime') * 1000 : null;
+    const config = parseTransportUrl(resolveTransportUrl(a.transport));
+
+    const ids =
+      a.campaign !== undefined
+        ? [parseId(a.campaign)]
+        : (await store.listCampaigns()).filter((c) => c.status === 'sending').map((c) => c.id);
+    const print = a['log-format'] === 'json' ? jsonLine : textLine;
+    if (ids.length === 0) {
+      const line = 'no campaign is sending; nothing to do';
+      process.stdout.write(a['log-format'] === 'json' ? JSON.stringify({ at: new Date().toISOString(), type: 'idle', message: line }) + '\n' : line + '\n');
+      return 0;
+    }
+
+    const transport = createTransport(config);
+    const engine = new Engine({ store, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'] });
+    engine.on('event', (e) => process.stdout.write(print(e) + '\n'));
+
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        process.stderr.write(`aremko-mail: ${signal}: no new sends; letting in-flight ones finish (at most 30 s). Again to exit at once.\n`);
+        engine.stop();
+      } else {
+        // In-flight sends stay `sending`; the next runner marks them in_doubt, as after a kill.
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const results = await engine.run(ids);
+      for (const r of results) {
+        const line = summaryLine(r);
+        process.stdout.write(
+          a['log-format'] === 'json'
+            ? JSON.stringify({ at: new Date().toISOString(), type: 'run_finished', campaignId: r.campaignId, outcome: r.outcome, status: r.status, sent: r.sent, failed: r.failed, retried: r.retried, in_doubt: r.inDoubt, error: r.error, message: line }) + '\n'
+            : line + '\n',
+        );
+      }
+      const code = exitCodeFor(results);
+      if (code === 1) {
+        const bad = results.find((r) => r.outcome === 'missing' || r.outcome === 'not_sending');
+        throw new UserError(summaryLine(bad!));
+      }
+      return code;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await transport.close();
+    }
+  });
+}
+
+export const runOptions = {
+  campaign: { type: 'number', describe: 'send this campaign' },
+  auto: { type: 'boolean', describe: 'send every campaign that is sending' },
+  'max-runtime': { type: 'string', describe: 'start no send after this long (90s, 4m, 1h); exit when nothing is due before it' },
+  'ignore-schedule': { type: 'boolean', describe: 'make the next batch due now' },
+  'log-format': { choices: ['text', 'json'], default: 'text', describe: 'one log line per event: text, or JSON lines' },
+} as const;
+
+export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
   command: 'run',
-  describe: '(being built)',
-  handler: () => {
-    throw new UserError('run is not built yet');
-  },
+  describe: 'send due batches (headless; also `aremko-mail --headless …`). Cron: --auto --max-runtime 4m',
+  builder: (y) =>
+    y
+      .options(runOptions)
+      .example('$0 run --campaign 3', 'send campaign 3 until it is completed, paused or cancelled')
+      .example('$0 --headless --auto --max-runtime 4m', 'the cron line (every 5 minutes)')
+      .epilog('Exit codes: 0 done, 1 failure, 2 usage or configuration, 75 mail server unreachable or login refused.') as any,
+  handler: runHandler,
 };

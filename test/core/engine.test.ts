@@ -1,0 +1,367 @@
+/**
+ * The engine against a real SQLite file and a real SMTP server (smtp-server on 127.0.0.1),
+ * with virtual time: a 12-minute pause between batches costs nothing.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Engine, type EngineOptions } from '../../src/core/engine.js';
+import type { EngineEvent } from '../../src/core/events.js';
+import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
+import { createTransport, parseTransportUrl, type Transport } from '../../src/core/transport.js';
+import type { CampaignSettings } from '../../src/core/types.js';
+import { VirtualClock } from '../helpers/clock.js';
+import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
+import { addRecipients, settings, tempStore } from '../helpers/store.js';
+
+let s: ReturnType<typeof tempStore>;
+let store: SqliteStore;
+let smtp: TestSmtp;
+let clock: VirtualClock;
+const transports: Transport[] = [];
+const extraStores: SqliteStore[] = [];
+
+beforeEach(() => {
+  s = tempStore();
+  store = s.store;
+  clock = new VirtualClock();
+});
+afterEach(async () => {
+  for (const t of transports.splice(0)) await t.close();
+  for (const x of extraStores.splice(0)) await x.close();
+  await smtp?.close();
+  await s.cleanup();
+});
+
+function transport(pool = 1, url = smtp.url): Transport {
+  const t = createTransport(parseTransportUrl(`${url}?pool=${pool}`));
+  transports.push(t);
+  return t;
+}
+
+/** Another connection to the same file: what another process would see and do. */
+function otherProcessStore(): SqliteStore {
+  const x = openSqliteStore(s.db);
+  extraStores.push(x);
+  return x;
+}
+
+function engine(options: Partial<EngineOptions> & { pool?: number } = {}): { engine: Engine; events: EngineEvent[] } {
+  const { pool, ...rest } = options;
+  // Virtual time: a long poll step keeps 12-minute pauses to a few loop turns.
+  const e = new Engine({ store, transport: transport(pool ?? 1), clock, pollMs: 60_000, ...rest });
+  const events: EngineEvent[] = [];
+  e.on('event', (ev) => events.push(ev));
+  return { engine: e, events };
+}
+
+async function sendingCampaign(n: number, overrides: Partial<CampaignSettings> = {}): Promise<number> {
+  const c = await store.createCampaign(settings(overrides), clock.now());
+  await addRecipients(store, c.id, n);
+  await store.transition(c.id, ['draft'], 'sending', clock.now());
+  return c.id;
+}
+
+async function counts(id: number, st = store) {
+  return (await st.summaries([id]))[0]!.counts;
+}
+
+/** Every Message-ID the server accepted at most once, and how many distinct. */
+function assertNoDuplicates(): number {
+  const seen = new Map<string, number>();
+  for (const m of smtp.received) seen.set(m.messageId, (seen.get(m.messageId) ?? 0) + 1);
+  const twice = [...seen].filter(([, n]) => n > 1);
+  expect(twice).toEqual([]);
+  return seen.size;
+}
+
+describe('a campaign in batches', () => {
+  it('delivers several hundred recipients exactly once, batch by batch, honouring the stored interval', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(320, { batchSize: 50, intervalSeconds: 720 });
+    const start = clock.now();
+    const { engine: e, events } = engine({ pool: 3 });
+    const [result] = await e.run([id]);
+    expect(result!.outcome).toBe('completed');
+    expect(result!.sent).toBe(320);
+    expect(await counts(id)).toMatchObject({ total: 320, sent: 320, pending: 0, sending: 0, failed: 0, in_doubt: 0 });
+    expect(assertNoDuplicates()).toBe(320);
+    const c = (await store.getCampaign(id))!;
+    expect(c.status).toBe('completed');
+    expect(c.batchesSent).toBe(7);
+    const finished = events.filter((x) => x.type === 'batch_finished');
+    expect(finished).toHaveLength(7);
+    // six pauses of 12 minutes between seven batches, measured on the injected clock
+    expect(clock.now() - start).toBeGreaterThanOrEqual(6 * 720_000);
+    // the server saw every message with the recipient's own Message-ID and fields
+    const one = smtp.received.find((m) => m.to.includes('r7@example.com'))!;
+    expect(one.raw.toString()).toContain('Nombre 7');
+  });
+});
+
+describe('cron semantics (--max-runtime, stored due times)', () => {
+  it('a run sends the due batch and exits; a run before the interval sends nothing; --ignore-schedule sends the next', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(120, { batchSize: 50, intervalSeconds: 720 });
+    const first = await engine({ maxRuntimeMs: 240_000 }).engine.run([id]);
+    expect(first[0]).toMatchObject({ outcome: 'deadline', sent: 50 });
+    const c1 = (await store.getCampaign(id))!;
+    expect(c1.batchesSent).toBe(1);
+    expect(c1.nextBatchAt).toBeGreaterThan(clock.now());
+    expect((await store.getLease(id))).toBeNull(); // released on exit
+
+    clock.advance(60_000);
+    const second = await engine({ maxRuntimeMs: 240_000 }).engine.run([id]);
+    expect(second[0]).toMatchObject({ outcome: 'deadline', sent: 0 });
+
+    const third = await engine({ maxRuntimeMs: 240_000, ignoreSchedule: true }).engine.run([id]);
+    expect(third[0]).toMatchObject({ sent: 50 });
+
+    clock.advance(720_000);
+    const fourth = await engine({ maxRuntimeMs: 240_000 }).engine.run([id]);
+    expect(fourth[0]).toMatchObject({ outcome: 'completed', sent: 20 });
+    expect(assertNoDuplicates()).toBe(120);
+  });
+
+  it('runs every given campaign (--auto) side by side', async () => {
+    smtp = await startTestSmtp();
+    const a = await sendingCampaign(30, { batchSize: 100 });
+    const b = await store.createCampaign(settings({ batchSize: 100, name: 'b' }), clock.now());
+    await addRecipients(store, b.id, 20, 100);
+    await store.transition(b.id, ['draft'], 'sending', clock.now());
+    const results = await engine({ pool: 2 }).engine.run([a, b.id]);
+    expect(results.map((r) => [r.outcome, r.sent])).toEqual([
+      ['completed', 30],
+      ['completed', 20],
+    ]);
+    expect(assertNoDuplicates()).toBe(50);
+  });
+
+  it('rate limit holds across runs: n per window, counted from stored attempts', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(25, { batchSize: 100, rate: { count: 10, windowSeconds: 3600 } });
+    const r1 = await engine({ maxRuntimeMs: 240_000 }).engine.run([id]);
+    expect(r1[0]!.sent).toBe(10);
+    clock.advance(30 * 60_000);
+    const r2 = await engine({ maxRuntimeMs: 240_000 }).engine.run([id]);
+    expect(r2[0]!.sent).toBe(0);
+    clock.advance(31 * 60_000);
+    const r3 = await engine({ maxRuntimeMs: 240_000 }).engine.run([id]);
+    expect(r3[0]!.sent).toBe(10);
+    expect(assertNoDuplicates()).toBe(20);
+  });
+
+  it('send window: outside the hours of its zone nothing is sent; inside it is', async () => {
+    smtp = await startTestSmtp();
+    clock.t = Date.parse('2026-11-27T03:00:00Z'); // 00:00 in Santiago (UTC-3 in summer)
+    const id = await sendingCampaign(5, { window: { start: '09:00', end: '18:00' }, timeZone: 'America/Santiago' });
+    const { engine: night, events } = engine({ maxRuntimeMs: 240_000 });
+    expect((await night.run([id]))[0]).toMatchObject({ outcome: 'deadline', sent: 0 });
+    expect(events.find((x) => x.type === 'waiting')).toMatchObject({ reason: 'window', until: Date.parse('2026-11-27T12:00:00Z') });
+    clock.t = Date.parse('2026-11-27T12:00:00Z');
+    expect((await engine({ maxRuntimeMs: 240_000 }).engine.run([id]))[0]).toMatchObject({ outcome: 'completed', sent: 5 });
+  });
+});
+
+describe('pause, resume, cancel from another process', () => {
+  it('a pause written elsewhere stops the runner before its next claim; resume finishes with no repeats', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(200, { batchSize: 500 });
+    const other = otherProcessStore();
+    const { engine: e } = engine({ pool: 2 });
+    let pausedAtSent = -1;
+    e.on('event', (ev) => {
+      if (ev.type === 'sent' && pausedAtSent < 0 && smtp.received.length >= 40) {
+        pausedAtSent = smtp.received.length;
+        void other.transition(id, ['sending'], 'paused', clock.now());
+      }
+    });
+    const [r] = await e.run([id]);
+    expect(r!.outcome).toBe('paused');
+    const afterPause = await counts(id, other);
+    // at most `pool` more sends after the pause was written (those already in flight)
+    expect(afterPause.sent).toBeLessThanOrEqual(pausedAtSent + 2);
+    expect(afterPause.sending).toBe(0);
+    expect(afterPause.pending).toBe(200 - afterPause.sent);
+
+    await other.transition(id, ['paused'], 'sending', clock.now());
+    const [r2] = await engine({ pool: 2 }).engine.run([id]);
+    expect(r2!.outcome).toBe('completed');
+    expect(assertNoDuplicates()).toBe(200);
+  });
+
+  it('cancel stops it for good', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(50, { batchSize: 500 });
+    const other = otherProcessStore();
+    const { engine: e } = engine();
+    e.on('event', (ev) => {
+      if (ev.type === 'sent' && smtp.received.length >= 5) void other.transition(id, ['sending'], 'cancelled', clock.now());
+    });
+    const [r] = await e.run([id]);
+    expect(r!.outcome).toBe('cancelled');
+    expect((await counts(id)).sent).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('several runners at once', () => {
+  it('three runners started together on one campaign: one works, the others leave it; no recipient twice', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(150, { batchSize: 1000 });
+    const runners = [1, 2, 3].map((n) => {
+      const own = otherProcessStore();
+      return new Engine({
+        store: own,
+        transport: transport(2),
+        clock,
+        owner: { host: 'this-host', pid: process.pid, token: `runner-${n}` },
+      });
+    });
+    const results = (await Promise.all(runners.map((r) => r.run([id])))).flat();
+    expect(results.filter((r) => r.outcome === 'completed')).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === 'lease_held')).toHaveLength(2);
+    expect(results.find((r) => r.outcome === 'lease_held')!.error).toMatch(`this-host:${process.pid}`);
+    expect(assertNoDuplicates()).toBe(150);
+  });
+
+  it('takes over at once from a dead holder on this host, marking its in-flight recipients in_doubt', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(10);
+    const dead = { host: 'this-host', pid: 999_999, token: 'dead' };
+    await store.acquireLease(id, dead, clock.now(), 60_000, () => false);
+    await store.claimNext(id, 'dead', clock.now());
+    const { engine: e, events } = engine({ owner: { host: 'this-host', pid: process.pid, token: 'alive' }, isProcessAlive: (pid) => pid !== 999_999 });
+    const [r] = await e.run([id]);
+    expect(r!.outcome).toBe('completed');
+    expect(events.find((x) => x.type === 'lease_acquired')).toMatchObject({ tookOverFrom: 'this-host:999999', markedInDoubt: 1 });
+    expect(await counts(id)).toMatchObject({ sent: 9, in_doubt: 1 });
+    expect(smtp.received.some((m) => m.to.includes('r0@example.com'))).toBe(false);
+  });
+});
+
+describe('a misbehaving mail server', () => {
+  it('451 then accept: sent after retries, with the retry delay doubling', async () => {
+    smtp = await startTestSmtp({ behaviour: ({ rcpt, attempt }) => (rcpt === 'r1@example.com' && attempt <= 2 ? { rcptReply: '451 4.7.1 try again later' } : 'accept') });
+    const id = await sendingCampaign(3, { retryDelaySeconds: 60, batchSize: 100 });
+    const { engine: e, events } = engine({ random: () => 0.5 });
+    const [r] = await e.run([id]);
+    expect(r!.outcome).toBe('completed');
+    const retries = events.filter((x) => x.type === 'retry_scheduled') as Extract<EngineEvent, { type: 'retry_scheduled' }>[];
+    expect(retries.map((x) => x.retryAt - x.at)).toEqual([60_000, 120_000]);
+    const r1 = (await store.getRecipient(id, 'r1@example.com'))!;
+    expect(r1).toMatchObject({ status: 'sent', attempts: 3 });
+    expect(assertNoDuplicates()).toBe(3);
+  });
+
+  it('4xx until max-attempts: failed, with the reply kept', async () => {
+    smtp = await startTestSmtp({ behaviour: () => ({ rcptReply: '452 4.2.2 mailbox full' }) });
+    const id = await sendingCampaign(1, { maxAttempts: 3, retryDelaySeconds: 10 });
+    await engine().engine.run([id]);
+    const r = (await store.getRecipient(id, 'r0@example.com'))!;
+    expect(r.status).toBe('failed');
+    expect(r.attempts).toBe(3);
+    expect(r.lastError).toMatch(/452 4\.2\.2 mailbox full.*gave up after 3 attempts/);
+  });
+
+  it('550 5.1.1: failed at once and the address is suppressed (bounced)', async () => {
+    smtp = await startTestSmtp({ behaviour: ({ rcpt }) => (rcpt === 'r0@example.com' ? { rcptReply: '550 5.1.1 <r0@example.com>: user unknown' } : 'accept') });
+    const id = await sendingCampaign(2);
+    await engine().engine.run([id]);
+    expect(await store.getRecipient(id, 'r0@example.com')).toMatchObject({ status: 'failed', attempts: 1 });
+    expect((await store.getRecipient(id, 'r0@example.com'))!.lastError).toMatch(/550 5\.1\.1/);
+    expect(await store.listSuppressions()).toMatchObject([{ email: 'r0@example.com', reason: 'bounced' }]);
+  });
+
+  it('554 after DATA: failed with the reply kept, not suppressed', async () => {
+    smtp = await startTestSmtp({ behaviour: ({ rcpt }) => (rcpt === 'r0@example.com' ? { dataReply: '554 5.7.1 message rejected as spam' } : 'accept') });
+    const id = await sendingCampaign(2);
+    await engine().engine.run([id]);
+    expect((await store.getRecipient(id, 'r0@example.com'))!).toMatchObject({ status: 'failed' });
+    expect((await store.getRecipient(id, 'r0@example.com'))!.lastError).toMatch(/554 5\.7\.1 message rejected as spam/);
+    expect(await store.listSuppressions()).toEqual([]);
+  });
+
+  it('connection cut after DATA: in_doubt and not resent; resolve --resend sends it again with the same Message-ID', async () => {
+    let cut = true;
+    smtp = await startTestSmtp({ behaviour: ({ rcpt }) => (rcpt === 'r1@example.com' && cut ? 'drop-after-data' : 'accept') });
+    const id = await sendingCampaign(3);
+    const [r] = await engine().engine.run([id]);
+    expect(r!.outcome).toBe('completed');
+    expect(await counts(id)).toMatchObject({ sent: 2, in_doubt: 1 });
+    const doubtful = (await store.getRecipient(id, 'r1@example.com'))!;
+    expect(doubtful.status).toBe('in_doubt');
+    // the server read the whole message before the line went dead: exactly why we must not
+    // resend on our own
+    const firstCopy = smtp.droppedAfterData.filter((m) => m.to.includes('r1@example.com'));
+    expect(firstCopy).toHaveLength(1);
+
+    // a later run does not touch it
+    expect((await engine().engine.run([id]))[0]!.sent).toBe(0);
+    cut = false;
+    expect(await store.resolveInDoubt(id, 'resend', clock.now())).toBe(1);
+    expect((await store.getCampaign(id))!.status).toBe('sending');
+    await engine().engine.run([id]);
+    const copies = smtp.received.filter((m) => m.to.includes('r1@example.com'));
+    expect(copies).toHaveLength(1);
+    expect(copies[0]!.messageId).toBe(firstCopy[0]!.messageId);
+    expect(await counts(id)).toMatchObject({ sent: 3, in_doubt: 0 });
+  });
+
+  it('server down: outcome unavailable, nothing failed, no attempt counted, reason recorded', async () => {
+    smtp = await startTestSmtp();
+    const url = smtp.url;
+    await smtp.close();
+    const id = await sendingCampaign(5);
+    const e = new Engine({ store, transport: transport(2, url), clock });
+    const [r] = await e.run([id]);
+    expect(r!.outcome).toBe('unavailable');
+    expect(await counts(id)).toMatchObject({ pending: 5, failed: 0, sending: 0 });
+    const r0 = (await store.getRecipient(id, 'r0@example.com'))!;
+    expect(r0.attempts).toBe(0);
+    expect((await store.getCampaign(id))!.lastError).toMatch(/unavailable/);
+    smtp = await startTestSmtp(); // for afterEach
+  });
+
+  it('login refused: unavailable, and the password is in no event, error or row', async () => {
+    smtp = await startTestSmtp({ auth: { user: 'mailer', pass: 'right-pass' } });
+    const id = await sendingCampaign(3);
+    const badUrl = smtp.url.replace('smtp://', 'smtp://mailer:S3cret-W0rd@');
+    const { engine: e, events } = engine({ transport: transport(1, badUrl) } as any);
+    const [r] = await e.run([id]);
+    expect(r!.outcome).toBe('unavailable');
+    expect(await counts(id)).toMatchObject({ pending: 3, failed: 0 });
+    const everything = JSON.stringify([events, r, await store.listEvents(id, { limit: 1000 }), await store.summaries()]);
+    expect(everything).not.toContain('S3cret-W0rd');
+    const dump = store.raw.prepare(`SELECT * FROM events`).all().concat(store.raw.prepare(`SELECT * FROM campaigns`).all());
+    expect(JSON.stringify(dump)).not.toContain('S3cret-W0rd');
+  });
+
+  it('pooled connections the server dropped during the pause between batches: reconnects, nothing failed or doubled', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(60, { batchSize: 20, intervalSeconds: 720 });
+    const { engine: e } = engine({ pool: 3 });
+    e.on('event', (ev) => {
+      if (ev.type === 'batch_finished') smtp.dropAllConnections();
+    });
+    const [r] = await e.run([id]);
+    expect(r!.outcome).toBe('completed');
+    expect(await counts(id)).toMatchObject({ sent: 60, failed: 0, in_doubt: 0, pending: 0 });
+    expect(assertNoDuplicates()).toBe(60);
+  });
+});
+
+describe('stopping', () => {
+  it('stop(): no new claims, in-flight recorded, lease released', async () => {
+    smtp = await startTestSmtp();
+    const id = await sendingCampaign(100, { batchSize: 500 });
+    const { engine: e } = engine({ pool: 3 });
+    e.on('event', (ev) => {
+      if (ev.type === 'sent' && smtp.received.length >= 10 && !e.stopping) e.stop();
+    });
+    const [r] = await e.run([id]);
+    expect(r!.outcome).toBe('stopped');
+    const c = await counts(id);
+    expect(c.sending).toBe(0);
+    expect(c.sent).toBe(smtp.received.length);
+    expect(c.sent).toBeLessThanOrEqual(13);
+    expect(await store.getLease(id)).toBeNull();
+  });
+});
