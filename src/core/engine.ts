@@ -16,7 +16,7 @@ import type { EngineEvent } from './events.js';
 import { toStoredEvent } from './event-log.js';
 import { MessageBuilder, type OutgoingMessage } from './message.js';
 import { inWindow, nextWindowStart, retryDelayMs } from './schedule.js';
-import type { ClaimResult, LeaseOwner, ResultUpdate, Store } from './store.js';
+import type { ClaimResult, LeaseOwner, PendingResult, ResultUpdate, Store } from './store.js';
 import type { SendOutcome, Transport } from './transport.js';
 import type { Campaign, Lease, Recipient } from './types.js';
 
@@ -209,9 +209,22 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   }
 }
 
-/** One campaign's claim → send → record loop, with up to `pool` sends in flight. */
+/** A recorded-or-not send outcome and the event to emit once it is on disk. */
+interface Finished {
+  result: PendingResult;
+  event: EngineEvent;
+}
+
+/**
+ * One campaign's loop. Each turn is one store `step`: record every answer that has arrived,
+ * then claim enough recipients to refill the pool — one synced commit for both. Answers that
+ * arrive together ride in the same commit, so a pool of N costs about one commit per N
+ * messages, while "claimed but not recorded" never exceeds the pool.
+ */
 class CampaignLoop {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Outcomes received from the server and not yet committed. */
+  private finished: Finished[] = [];
   private readonly builder: MessageBuilder;
   private readonly from: string;
   private lastRenewAt: number;
@@ -236,36 +249,62 @@ class CampaignLoop {
   }
 
   async run(): Promise<void> {
-    const x = this.x;
     try {
-      for (;;) {
-        if (x.stopSignal.aborted) return this.finish('stopped');
-        if (this.fatal) return this.finish('unavailable');
-        const now = x.clock.now();
-        if (x.deadline !== null && now >= x.deadline) return this.finish('deadline');
-        if (!(await this.renewIfDue(now))) return this.finish('lease_lost');
-
-        if (this.campaign.window && this.campaign.timeZone && !inWindow(now, this.campaign.window, this.campaign.timeZone)) {
-          if (this.inFlight.size > 0) {
-            await this.settleOne();
-            continue;
-          }
-          const until = nextWindowStart(now, this.campaign.window, this.campaign.timeZone);
-          if (!(await this.waitUntil(until, 'window'))) return this.finish('deadline');
-          continue;
-        }
-        if (this.inFlight.size >= x.transport.pool) {
-          await this.settleOne();
-          continue;
-        }
-
-        const claim = await x.store.claimNext(this.id, x.token, now);
-        const done = await this.handle(claim, now);
-        if (done) return;
-      }
+      while (!(await this.turn()));
     } finally {
       await this.drain();
     }
+  }
+
+  /** One turn of the loop; true when the run for this campaign is over. */
+  private async turn(): Promise<boolean> {
+    const x = this.x;
+    const now = x.clock.now();
+    const blocker = this.claimBlocker(now);
+    const room = blocker ? 0 : x.transport.pool - this.inFlight.size;
+
+    if (room === 0 && this.finished.length === 0) {
+      if (this.inFlight.size > 0) {
+        await this.nextAnswer();
+        return false;
+      }
+      // Nothing in flight and nothing may be claimed now.
+      switch (blocker) {
+        case 'stopped':
+        case 'unavailable':
+        case 'deadline':
+          this.result.outcome = blocker;
+          return true;
+        case 'window': {
+          const until = nextWindowStart(now, this.campaign.window!, this.campaign.timeZone!);
+          if (await this.waitUntil(until, 'window')) return false;
+          this.result.outcome = x.stopSignal.aborted ? 'stopped' : 'deadline';
+          return true;
+        }
+      }
+    }
+    if (room > 0 && !(await this.renewIfDue(now))) {
+      this.result.outcome = 'lease_lost';
+      await x.emit({ type: 'lease_lost', at: now, campaignId: this.id }, true);
+      return true;
+    }
+
+    const batch = this.finished.splice(0);
+    const step = await x.store.step(this.id, x.token, now, batch.map((f) => f.result), room);
+    for (let i = 0; i < batch.length; i++) if (step.recorded[i]) await x.emit(batch[i]!.event, false);
+    if (!step.claim) return false;
+    return this.handle(step.claim, now);
+  }
+
+  /** Why no new recipient may be claimed right now, if so. */
+  private claimBlocker(now: number): 'stopped' | 'unavailable' | 'deadline' | 'window' | null {
+    const x = this.x;
+    if (x.stopSignal.aborted) return 'stopped';
+    if (this.fatal) return 'unavailable';
+    if (x.deadline !== null && now >= x.deadline) return 'deadline';
+    const { window, timeZone } = this.campaign;
+    if (window && timeZone && !inWindow(now, window, timeZone)) return 'window';
+    return null;
   }
 
   /** Returns true when the loop must end. */
@@ -275,82 +314,75 @@ class CampaignLoop {
       case 'claimed': {
         this.campaign = claim.campaign;
         this.lastWait = null;
-        if (claim.campaign.batchClaimed === 1)
+        if (claim.batchStarted)
           await x.emit({ type: 'batch_started', at: now, campaignId: this.id, batch: claim.batch, batchSize: this.campaign.batchSize }, true);
-        this.track(this.sendOne(claim.recipient, claim.batch));
+        for (const r of claim.recipients) this.track(this.sendOne(r, claim.batch));
         return false;
       }
       case 'batch_full':
-      case 'done': {
+      case 'done':
         if (this.inFlight.size > 0) {
-          await this.settleOne();
+          await this.nextAnswer();
           return false;
         }
-        const before = await x.store.getCampaign(this.id);
-        const after =
-          before && before.batchClaimed > 0
-            ? await x.store.closeBatch(this.id, x.token, x.clock.now())
-            : await x.store.completeIfDone(this.id, x.clock.now());
-        if (before && before.batchClaimed > 0)
-          await x.emit(
-            {
-              type: 'batch_finished',
-              at: x.clock.now(),
-              campaignId: this.id,
-              batch: before.batchesSent + 1,
-              nextBatchAt: after.status === 'sending' ? after.nextBatchAt : null,
-            },
-            true,
-          );
-        this.campaign = after;
-        if (after.status === 'completed') {
-          const [summary] = await x.store.summaries([this.id]);
-          await x.emit({ type: 'completed', at: x.clock.now(), campaignId: this.id, counts: summary!.counts }, false);
-          this.result.outcome = 'completed';
-          return true;
-        }
-        return false;
-      }
-      case 'draining': {
-        if (this.inFlight.size > 0) await this.settleOne();
-        else {
-          // Rows in `sending` that are not ours: impossible while we hold the lease (taking it
-          // marks them in_doubt). Say so rather than spin.
-          this.result.error = 'recipients in flight that this runner did not claim';
-          this.result.outcome = 'stopped';
-          return true;
-        }
-        return false;
-      }
-      case 'wait': {
+        return this.closeBatch();
+      case 'draining':
         if (this.inFlight.size > 0) {
-          await this.settleOne();
+          await this.nextAnswer();
+          return false;
+        }
+        // `sending` rows this runner did not claim: impossible while we hold the lease (taking
+        // it marks them in_doubt). Say so rather than spin.
+        this.result.error = 'recipients in flight that this runner did not claim';
+        this.result.outcome = 'stopped';
+        return true;
+      case 'wait':
+        if (this.inFlight.size > 0) {
+          await this.nextAnswer();
           return false;
         }
         if (!(await this.waitUntil(claim.until, claim.reason))) {
-          this.result.outcome = this.x.stopSignal.aborted ? 'stopped' : 'deadline';
+          this.result.outcome = x.stopSignal.aborted ? 'stopped' : 'deadline';
           return true;
         }
         return false;
-      }
-      case 'stopped': {
+      case 'stopped':
         await this.drain();
-        if (claim.status === 'completed') this.result.outcome = 'completed';
-        else this.result.outcome = claim.status === 'paused' ? 'paused' : claim.status === 'cancelled' ? 'cancelled' : 'not_sending';
+        this.result.outcome =
+          claim.status === 'completed' ? 'completed' : claim.status === 'paused' ? 'paused' : claim.status === 'cancelled' ? 'cancelled' : 'not_sending';
         await x.emit({ type: 'stopped', at: x.clock.now(), campaignId: this.id, status: claim.status }, false);
         return true;
-      }
-      case 'lost_lease': {
+      case 'lost_lease':
         await this.drain();
         this.result.outcome = 'lease_lost';
         await x.emit({ type: 'lease_lost', at: x.clock.now(), campaignId: this.id }, true);
         return true;
-      }
     }
   }
 
-  private finish(outcome: CampaignOutcome): void {
-    this.result.outcome = outcome;
+  /** Ends the open batch (next one due `interval` later), or completes the campaign. */
+  private async closeBatch(): Promise<boolean> {
+    const x = this.x;
+    const before = (await x.store.getCampaign(this.id))!;
+    const after =
+      before.batchClaimed > 0 ? await x.store.closeBatch(this.id, x.token, x.clock.now()) : await x.store.completeIfDone(this.id, x.clock.now());
+    if (before.batchClaimed > 0)
+      await x.emit(
+        {
+          type: 'batch_finished',
+          at: x.clock.now(),
+          campaignId: this.id,
+          batch: before.batchesSent + 1,
+          nextBatchAt: after.status === 'sending' ? after.nextBatchAt : null,
+        },
+        true,
+      );
+    this.campaign = after;
+    if (after.status !== 'completed') return false;
+    const [summary] = await x.store.summaries([this.id]);
+    await x.emit({ type: 'completed', at: x.clock.now(), campaignId: this.id, counts: summary!.counts }, false);
+    this.result.outcome = 'completed';
+    return true;
   }
 
   private track(p: Promise<void>): void {
@@ -358,44 +390,52 @@ class CampaignLoop {
     this.inFlight.add(tracked);
   }
 
-  private async settleOne(): Promise<void> {
+  /**
+   * Waits for the next server answer, then lets every other socket that is ready deliver its
+   * answer too (setImmediate runs after pending I/O), so they share one commit.
+   */
+  private async nextAnswer(): Promise<void> {
     if (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
-  /** Lets in-flight sends finish and be recorded; bounded when stopping. */
+  /** Lets in-flight sends finish (bounded when stopping) and records every answer. */
   private async drain(): Promise<void> {
-    if (this.inFlight.size === 0) return;
-    const all = Promise.allSettled([...this.inFlight]);
-    if (!this.x.stopSignal.aborted) {
-      await all;
-      return;
+    if (this.inFlight.size > 0) {
+      const all = Promise.allSettled([...this.inFlight]);
+      if (!this.x.stopSignal.aborted) await all;
+      else {
+        const timeout = new AbortController();
+        await Promise.race([all, this.x.clock.sleep(this.x.drainTimeoutMs, timeout.signal)]);
+        timeout.abort();
+      }
     }
-    const timeout = new AbortController();
-    await Promise.race([all, this.x.clock.sleep(this.x.drainTimeoutMs, timeout.signal)]);
-    timeout.abort();
+    if (this.finished.length > 0) {
+      const batch = this.finished.splice(0);
+      const step = await this.x.store.step(this.id, this.x.token, this.x.clock.now(), batch.map((f) => f.result), 0);
+      for (let i = 0; i < batch.length; i++) if (step.recorded[i]) await this.x.emit(batch[i]!.event, false);
+    }
   }
 
   /**
-   * Sleeps until `until` in steps of `pollMs` (re-reading state at each step happens in the
-   * main loop). Returns false when the run must end instead: stop requested, or the deadline
-   * comes first (with --max-runtime a run exits as soon as nothing is due before it).
+   * Sleeps until `until` in steps of `pollMs` (each turn re-reads the campaign: pause, resume
+   * and imports by other processes are seen). False when the run must end instead: stop
+   * requested, or the deadline comes first (with --max-runtime a run exits as soon as nothing
+   * is due before it).
    */
   private async waitUntil(until: number, reason: 'interval' | 'rate' | 'window' | 'retry'): Promise<boolean> {
     const x = this.x;
     const now = x.clock.now();
-    if (x.deadline !== null && until > x.deadline) {
-      await this.announceWait(until, reason, now);
-      return false;
-    }
     await this.announceWait(until, reason, now);
+    if (x.deadline !== null && until > x.deadline) return false;
     await x.clock.sleep(Math.max(0, Math.min(until - now, x.pollMs)), x.stopSignal);
     return !x.stopSignal.aborted;
   }
 
-  private async announceWait(until: number, reason: string, now: number): Promise<void> {
+  private async announceWait(until: number, reason: 'interval' | 'rate' | 'window' | 'retry', now: number): Promise<void> {
     if (this.lastWait && this.lastWait.until === until && this.lastWait.reason === reason) return;
     this.lastWait = { until, reason };
-    await this.x.emit({ type: 'waiting', at: now, campaignId: this.id, until, reason: reason as any }, false);
+    await this.x.emit({ type: 'waiting', at: now, campaignId: this.id, until, reason }, false);
   }
 
   private async renewIfDue(now: number): Promise<boolean> {
@@ -405,6 +445,7 @@ class CampaignLoop {
     return ok;
   }
 
+  /** Builds and sends one message, then queues its outcome for the next commit. */
   private async sendOne(recipient: Recipient, batch: number): Promise<void> {
     const x = this.x;
     let outcome!: SendOutcome;
@@ -470,12 +511,11 @@ class CampaignLoop {
         }
         break;
     }
-    const recorded = await x.store.recordResult(recipient.id, x.token, update, toStoredEvent(event));
-    if (recorded) await x.emit(event, false);
     if (outcome.kind === 'sent' && this.campaign.lastError !== null) {
       // The server answers again: the stored error no longer describes the campaign.
       this.campaign = { ...this.campaign, lastError: null };
       await x.store.setLastError(this.id, null);
     }
+    this.finished.push({ result: { recipientId: recipient.id, update, event: toStoredEvent(event) }, event });
   }
 }

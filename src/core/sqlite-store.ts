@@ -13,8 +13,10 @@ import type {
   LeaseOwner,
   LeaseResult,
   NewEvent,
+  PendingResult,
   ResultUpdate,
   StagedRecipient,
+  StepResult,
   Store,
 } from './store.js';
 import type {
@@ -193,8 +195,9 @@ export class SqliteStore implements Store {
       ),
       nextDue: p(
         `SELECT * FROM recipients WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= ?
-         ORDER BY next_attempt_at, id LIMIT 1`,
+         ORDER BY next_attempt_at, id LIMIT ?`,
       ),
+      recentCount: p(`SELECT count(*) AS n FROM recipients WHERE campaign_id = ? AND last_attempt_at > ?`),
       nextRetry: p(
         `SELECT min(next_attempt_at) AS at FROM recipients WHERE campaign_id = ? AND status = 'pending'`,
       ),
@@ -202,7 +205,7 @@ export class SqliteStore implements Store {
         `UPDATE recipients SET status = 'sending', attempts = attempts + 1, last_attempt_at = @now,
            claim_token = @token, batch = @batch WHERE id = @id AND status = 'pending'`,
       ),
-      countBatch: p(`UPDATE campaigns SET batch_claimed = batch_claimed + 1 WHERE id = ?`),
+      countBatch: p(`UPDATE campaigns SET batch_claimed = batch_claimed + ? WHERE id = ?`),
       // the oldest attempt among the newest `n` inside the window: when it leaves, one more may go.
       rateEdge: p(
         `SELECT last_attempt_at AS at FROM recipients WHERE campaign_id = ? AND last_attempt_at > ?
@@ -575,61 +578,88 @@ export class SqliteStore implements Store {
     this.db.prepare(`DELETE FROM leases WHERE campaign_id = ? AND token = ?`).run(campaignId, token);
   }
 
-  async claimNext(campaignId: number, token: string, now: number): Promise<ClaimResult> {
+  /** Claims up to `max` due recipients; every rule (status, lease, batch, rate) checked here. */
+  private claimSync(campaignId: number, token: string, now: number, max: number): ClaimResult {
+    const c = this.campaignRow(campaignId);
+    if (!c) return { kind: 'stopped', status: 'cancelled' };
+    if (c.status !== 'sending') return { kind: 'stopped', status: c.status };
+    const lease = toLease(this.s.lease.get(campaignId) as Row | undefined);
+    if (!lease || lease.token !== token || lease.expiresAt <= now) return { kind: 'lost_lease' };
+    if (c.batchClaimed === 0 && c.nextBatchAt !== null && c.nextBatchAt > now)
+      return { kind: 'wait', until: c.nextBatchAt, reason: 'interval' };
+    if (c.batchClaimed >= c.batchSize) return { kind: 'batch_full' };
+    let room = Math.min(max, c.batchSize - c.batchClaimed);
+    if (c.rate) {
+      const since = now - c.rate.windowSeconds * 1000;
+      const used = (this.s.recentCount.get(campaignId, since) as Row).n as number;
+      if (used >= c.rate.count) {
+        // The oldest of the newest `count` attempts: when it leaves the window, one more may go.
+        const edge = this.s.rateEdge.get(campaignId, since, c.rate.count - 1) as Row;
+        return { kind: 'wait', until: edge.at + c.rate.windowSeconds * 1000 + 1, reason: 'rate' };
+      }
+      room = Math.min(room, c.rate.count - used);
+    }
+    const due = this.s.nextDue.all(campaignId, now, room) as Row[];
+    if (due.length === 0) {
+      const counts = this.countsOf(campaignId);
+      if (counts.pending > 0) {
+        const at = (this.s.nextRetry.get(campaignId) as Row).at as number;
+        return { kind: 'wait', until: at, reason: 'retry' };
+      }
+      return counts.sending > 0 ? { kind: 'draining' } : { kind: 'done' };
+    }
+    const batch = c.batchesSent + 1;
+    const recipients = due.map((r) => {
+      this.s.claim.run({ id: r.id, now, token, batch });
+      return toRecipient({ ...r, status: 'sending', attempts: r.attempts + 1, last_attempt_at: now, batch });
+    });
+    this.s.countBatch.run(recipients.length, campaignId);
+    return {
+      kind: 'claimed',
+      recipient: recipients[0]!,
+      recipients,
+      batch,
+      batchStarted: c.batchClaimed === 0,
+      campaign: { ...c, batchClaimed: c.batchClaimed + recipients.length },
+    };
+  }
+
+  private recordSync(r: PendingResult, token: string): boolean {
+    const u = r.update;
+    const changed = this.s.recordResult.run({
+      id: r.recipientId,
+      token,
+      status: u.status,
+      lastError: u.lastError ?? null,
+      nextAttemptAt: u.nextAttemptAt ?? 0,
+      sentAt: u.sentAt ?? null,
+      messageId: u.messageId ?? null,
+      refund: u.refundAttempt ? 1 : 0,
+    }).changes;
+    if (changed === 0) return false;
+    if (u.suppress) {
+      const row = this.s.recipientById.get(r.recipientId) as Row;
+      this.s.suppress.run(row.email, u.suppress, r.event.at);
+    }
+    this.event(r.event);
+    return true;
+  }
+
+  async step(campaignId: number, token: string, now: number, results: PendingResult[], max: number): Promise<StepResult> {
     return this.db
-      .transaction((): ClaimResult => {
-        const c = this.campaignRow(campaignId);
-        if (!c) return { kind: 'stopped', status: 'cancelled' };
-        if (c.status !== 'sending') return { kind: 'stopped', status: c.status };
-        const lease = toLease(this.s.lease.get(campaignId) as Row | undefined);
-        if (!lease || lease.token !== token || lease.expiresAt <= now) return { kind: 'lost_lease' };
-        if (c.batchClaimed === 0 && c.nextBatchAt !== null && c.nextBatchAt > now)
-          return { kind: 'wait', until: c.nextBatchAt, reason: 'interval' };
-        if (c.batchClaimed >= c.batchSize) return { kind: 'batch_full' };
-        if (c.rate) {
-          const edge = this.s.rateEdge.get(campaignId, now - c.rate.windowSeconds * 1000, c.rate.count - 1) as Row | undefined;
-          if (edge) return { kind: 'wait', until: edge.at + c.rate.windowSeconds * 1000 + 1, reason: 'rate' };
-        }
-        const r = this.s.nextDue.get(campaignId, now) as Row | undefined;
-        if (!r) {
-          const counts = this.countsOf(campaignId);
-          if (counts.pending > 0) {
-            const at = (this.s.nextRetry.get(campaignId) as Row).at as number;
-            return { kind: 'wait', until: at, reason: 'retry' };
-          }
-          return counts.sending > 0 ? { kind: 'draining' } : { kind: 'done' };
-        }
-        const batch = c.batchesSent + 1;
-        this.s.claim.run({ id: r.id, now, token, batch });
-        this.s.countBatch.run(campaignId);
-        const recipient = toRecipient(this.s.recipientById.get(r.id) as Row);
-        return { kind: 'claimed', recipient, batch, campaign: { ...c, batchClaimed: c.batchClaimed + 1 } };
+      .transaction((): StepResult => {
+        const recorded = results.map((r) => this.recordSync(r, token));
+        return { recorded, claim: max > 0 ? this.claimSync(campaignId, token, now, max) : null };
       })
       .immediate();
   }
 
-  async recordResult(recipientId: number, token: string, u: ResultUpdate, e: NewEvent): Promise<boolean> {
-    return this.db
-      .transaction(() => {
-        const changed = this.s.recordResult.run({
-          id: recipientId,
-          token,
-          status: u.status,
-          lastError: u.lastError ?? null,
-          nextAttemptAt: u.nextAttemptAt ?? 0,
-          sentAt: u.sentAt ?? null,
-          messageId: u.messageId ?? null,
-          refund: u.refundAttempt ? 1 : 0,
-        }).changes;
-        if (changed === 0) return false;
-        if (u.suppress) {
-          const r = this.s.recipientById.get(recipientId) as Row;
-          this.s.suppress.run(r.email, u.suppress, e.at);
-        }
-        this.event(e);
-        return true;
-      })
-      .immediate();
+  async claimNext(campaignId: number, token: string, now: number): Promise<ClaimResult> {
+    return this.db.transaction(() => this.claimSync(campaignId, token, now, 1)).immediate();
+  }
+
+  async recordResult(recipientId: number, token: string, update: ResultUpdate, event: NewEvent): Promise<boolean> {
+    return this.db.transaction(() => this.recordSync({ recipientId, update, event }, token)).immediate();
   }
 
   async closeBatch(campaignId: number, token: string, now: number): Promise<Campaign> {

@@ -57,7 +57,16 @@ export type LeaseResult =
   | { acquired: false; holder: Lease };
 
 export type ClaimResult =
-  | { kind: 'claimed'; recipient: Recipient; batch: number; campaign: Campaign }
+  | {
+      kind: 'claimed';
+      /** The first of `recipients`. */
+      recipient: Recipient;
+      recipients: Recipient[];
+      batch: number;
+      /** These are the first claims of their batch. */
+      batchStarted: boolean;
+      campaign: Campaign;
+    }
   /** Nothing may be claimed before `until` (epoch ms). */
   | { kind: 'wait'; until: number; reason: 'interval' | 'rate' | 'retry' }
   /** The open batch has all its claims; close it once in-flight sends are recorded. */
@@ -83,6 +92,20 @@ export interface ResultUpdate {
   messageId?: string;
   /** Put the address on the suppression list with this reason. */
   suppress?: string;
+}
+
+/** A send's outcome waiting to be recorded. */
+export interface PendingResult {
+  recipientId: number;
+  update: ResultUpdate;
+  event: NewEvent;
+}
+
+export interface StepResult {
+  /** For each result, whether it was recorded (false: the recipient is no longer ours). */
+  recorded: boolean[];
+  /** Null when no claim was asked for (`max` 0). */
+  claim: ClaimResult | null;
 }
 
 export interface Store {
@@ -142,9 +165,16 @@ export interface Store {
   renewLease(campaignId: number, token: string, now: number, ttlMs: number): Promise<boolean>;
   releaseLease(campaignId: number, token: string): Promise<void>;
 
-  /** Claims the next due recipient (status `sending`, attempt counted), all checks included. */
+  /**
+   * The engine's one unit of work per turn, a single synced commit: records `results` (each only
+   * if this token still holds its recipient), then claims up to `max` due recipients (status
+   * `sending`, attempt counted) with every rule checked: status, lease, batch, rate.
+   * Recording before claiming keeps "claimed but not recorded" at most the number in flight.
+   */
+  step(campaignId: number, token: string, now: number, results: PendingResult[], max: number): Promise<StepResult>;
+  /** `step` with one claim and no results. */
   claimNext(campaignId: number, token: string, now: number): Promise<ClaimResult>;
-  /** Records a send's outcome (and its event) for a recipient this token claimed. */
+  /** `step` with one result and no claim. */
   recordResult(recipientId: number, token: string, update: ResultUpdate, event: NewEvent): Promise<boolean>;
   /** Ends the open batch: next batch due `interval` later, or the campaign completes. */
   closeBatch(campaignId: number, token: string, now: number): Promise<Campaign>;
