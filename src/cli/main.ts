@@ -61,9 +61,17 @@ export async function main(argv: string[]): Promise<void> {
     .command({
       command: '$0',
       describe: false as any,
-      builder: (y) => y.option('json', { type: 'boolean', describe: 'print one JSON document on stdout' }).option('lang', { type: 'string', choices: ['es', 'en'], describe: 'TUI language (default from LANG)' }),
+      builder: (y) =>
+        y
+          // --transport is global (above): the TUI sends with it when the operator presses s.
+          .option('json', { type: 'boolean', describe: 'print one JSON document on stdout' })
+          .option('lang', { type: 'string', choices: ['es', 'en'], describe: 'TUI language (default from LANG: es_* → es)' }),
       handler: async (a: any) => {
-        // The TUI (a terminal on both ends) arrives with issue 4; until then both paths print status.
+        // A terminal on both ends: the live TUI (Ink and React load only here). Otherwise `status`.
+        if (process.stdout.isTTY && process.stdin.isTTY && !a.json) {
+          const { runTui } = await import('../ui/run-tui.js');
+          return runTui(a);
+        }
         return statusHandler(a);
       },
     })

@@ -1,0 +1,113 @@
+import { Box, Text } from 'ink';
+import { useMemo } from 'react';
+import type { CampaignSummary } from '../../core/types.js';
+import type { Snapshot } from '../controller.js';
+import { senderOf, senderText } from '../describe.js';
+import { batchInfo, estimateFinish } from '../eta.js';
+import { t } from '../i18n.js';
+import { useUi } from '../ui-context.js';
+import { Line } from './Line.js';
+import { LogLines } from './LogLines.js';
+import { doneFraction, ProgressBar } from './ProgressBar.js';
+
+/** Lines the detail screen uses above its log tail. */
+export const DETAIL_FIXED_LINES = 9;
+
+export function CampaignDetail({ s, snap, height, width, now }: { s: CampaignSummary; snap: Snapshot; height: number; width: number; now: number }) {
+  const { m, fmt, theme } = useUi();
+  const c = s.campaign;
+  const n = s.counts;
+  const tz = c.timeZone;
+  const stats = snap.stats[c.id];
+  const b = batchInfo(c, n);
+  // The simulation only needs redoing when its inputs change, or every few seconds for "now".
+  const etaBucket = Math.floor(now / 5000);
+  const finish = useMemo(
+    () => estimateFinish({ campaign: c, counts: n, now, msPerMessage: stats?.msPerMessage ?? null }),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [c, n, etaBucket, stats?.msPerMessage],
+  );
+  const sender = senderOf(s, snap, now);
+  const wait = snap.waits[c.id];
+  const label = (text: string) => <Text color={theme.color('muted')}>{text}: </Text>;
+  const pctText = fmt.percent(doneFraction(n));
+  const barWidth = Math.max(10, width - 4 - pctText.length - `${fmt.num(n.sent)}/${fmt.num(n.total)}`.length - 6);
+
+  let nextLine: string;
+  if (c.status !== 'sending') nextLine = m.unknown;
+  else if (wait && wait.reason !== 'interval' && wait.until > now)
+    nextLine = t(m.waitingUntil, { reason: m.waitReason[wait.reason] ?? wait.reason, time: fmt.time(wait.until, tz, now) });
+  else if (b.open) nextLine = m.unknown;
+  else if (c.nextBatchAt !== null && c.nextBatchAt > now)
+    nextLine = t(m.inD, { d: fmt.countdown(c.nextBatchAt - now), time: fmt.time(c.nextBatchAt, tz, now) });
+  else nextLine = m.dueNow;
+
+  const batchLine =
+    b.total === 0
+      ? m.unknown
+      : [
+          t(m.batchNofM, { n: fmt.num(Math.min(b.current, Math.max(b.total, 1))), m: fmt.num(b.total) }),
+          b.open ? t(m.batchClaimed, { claimed: fmt.num(b.claimed), size: fmt.num(c.batchSize) }) : t(m.batchesDone, { n: fmt.num(c.batchesSent) }),
+        ].join(' · ');
+  const rate = stats?.perMinute;
+  const rateText = rate === null || rate === undefined ? m.unknown : t(m.perMinute, { n: fmt.num(rate) });
+  const etaText =
+    finish === null ? m.unknown : finish <= now ? m.etaNow : t(m.etaAt, { time: fmt.time(finish, tz, now), d: fmt.duration(finish - now) });
+
+  const senderLine =
+    sender.kind !== 'none'
+      ? senderText(sender, m)
+      : c.status === 'completed' || c.status === 'cancelled'
+        ? m.unknown
+        : m.nobody;
+
+  const tailHeight = Math.max(0, height - DETAIL_FIXED_LINES);
+  const tail = snap.watchedId === c.id ? snap.log.slice(Math.max(0, snap.log.length - tailHeight)) : [];
+  const rule = (title: string) => {
+    const head = `── ${title} `;
+    return head + '─'.repeat(Math.max(0, width - head.length - 1));
+  };
+
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end">
+        <ProgressBar counts={n} width={barWidth} /> {pctText.padStart(5)} {fmt.num(n.sent)}/{fmt.num(n.total)}
+      </Text>
+      <Line>
+        {label(m.recipientStatus.sent)}
+        {fmt.num(n.sent)} · {label(m.recipientStatus.pending)}
+        {fmt.num(n.pending)} · {label(m.recipientStatus.sending)}
+        {fmt.num(n.sending)}
+      </Line>
+      <Text wrap="truncate-end">
+        {label(m.recipientStatus.failed)}
+        <Text color={theme.color(n.failed > 0 ? 'bad' : 'plain')}>{fmt.num(n.failed)}</Text> · {label(m.recipientStatus.in_doubt)}
+        <Text color={theme.color(n.in_doubt > 0 ? 'warn' : 'plain')} bold={n.in_doubt > 0}>
+          {fmt.num(n.in_doubt)}
+        </Text>{' '}
+        · {label(m.recipientStatus.suppressed)}
+        {fmt.num(n.suppressed)}
+      </Text>
+      <Line>{batchLine}</Line>
+      <Line>
+        {label(m.rate)}
+        {rateText} · {label(m.eta)}
+        {etaText}
+      </Line>
+      <Line>
+        {label(m.nextBatch)}
+        {nextLine}
+      </Line>
+      <Text wrap="truncate-end">
+        {label(m.sender)}
+        <Text color={theme.color(sender.kind === 'this' ? 'good' : sender.kind === 'other' ? 'accent' : 'plain')}>{senderLine}</Text>
+      </Text>
+      <Text wrap="truncate-end">
+        {label(m.lastError)}
+        <Text color={theme.color(c.lastError ? 'bad' : 'plain')}>{c.lastError ?? m.none}</Text>
+      </Text>
+      <Line tone="muted">{rule(tz ? `${m.log} · ${t(m.zone, { zone: tz })}` : m.log)}</Line>
+      {tail.length === 0 ? <Line tone="muted">{snap.watchedId === c.id ? m.logEmpty : ' '}</Line> : <LogLines lines={tail} tz={tz} now={now} />}
+    </Box>
+  );
+}

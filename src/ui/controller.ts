@@ -1,0 +1,576 @@
+/**
+ * The TUI's status manager: the only part of the UI that talks to the store and the engine.
+ *
+ * - Polls the store cheaply (one `summaries()` read plus the new events of the watched campaign
+ *   via `afterId`) every `pollMs`, so changes made by other processes (a cron run, `pause` from
+ *   another shell, an import) show up within a second.
+ * - Runs an in-process Engine per campaign the operator sends from this window; its events ask
+ *   for an early refresh.
+ * - Publishes immutable snapshots to subscribers (React's useSyncExternalStore), at most one
+ *   every `minEmitMs` (10 a second by default) however fast the engine goes, and only when
+ *   something changed: watching a paused campaign costs one small query a second and no render.
+ * - Keeps its log buffer bounded.
+ */
+import { EventEmitter } from 'node:events';
+import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../core/campaigns.js';
+import { type CampaignOutcome, Engine, type EngineOptions } from '../core/engine.js';
+import type { EngineEvent } from '../core/events.js';
+import type { Store } from '../core/store.js';
+import { compileTemplates } from '../core/templates.js';
+import { createTransport, parseTransportUrl, redactUrl, type Transport } from '../core/transport.js';
+import type { CampaignStatus, CampaignSummary, EventLevel, StoredEvent } from '../core/types.js';
+import { UserError } from '../core/types.js';
+import { RateMeter } from './eta.js';
+import { hostname } from 'node:os';
+
+export interface LogLine {
+  /** Unique and stable: `e<id>` for stored events, `l<n>` for local ones. */
+  key: string;
+  at: number;
+  level: EventLevel;
+  type: string;
+  data: Record<string, unknown>;
+  /** The stored English message: shown for event types the TUI does not know. */
+  message: string;
+}
+
+export type Notice = { level: EventLevel; at: number } & (
+  | { code: 'no_transport' }
+  | { code: 'bad_transport'; error: string }
+  | { code: 'sending_now' | 'already_running' | 'paused' | 'cancelled' | 'no_pending' | 'no_in_doubt'; id: number }
+  | { code: 'resolved'; id: number; mode: 'resend' | 'mark-sent'; count: number }
+  | { code: 'lease_held'; id: number; holder: string }
+  | { code: 'not_startable' | 'not_pausable' | 'not_cancellable'; id: number; status: CampaignStatus }
+  | { code: 'missing_fields'; id: number; fields: { name: string; count: number }[] }
+  | { code: 'run_ended'; id: number; outcome: CampaignOutcome; error: string | null }
+  | { code: 'error'; text: string }
+);
+type NoticeBody = Notice extends infer N ? (N extends Notice ? Omit<N, 'level' | 'at'> : never) : never;
+
+export interface RunInfo {
+  campaignId: number;
+  state: 'running' | 'stopping';
+  startedAt: number;
+}
+
+export interface CampaignStats {
+  perMinute: number | null;
+  msPerMessage: number | null;
+}
+
+export interface Snapshot {
+  loaded: boolean;
+  /** When the store was last read. */
+  polledAt: number;
+  campaigns: CampaignSummary[];
+  /** Engines running in this process, by campaign id. */
+  runs: Record<number, RunInfo>;
+  /** "host:pid" of this process: a lease with this owner and a run here is "this window". */
+  ownerName: string;
+  watchedId: number | null;
+  /** The watched campaign's log, oldest first, at most `logLimit` lines. */
+  log: LogLine[];
+  /** Older lines exist in the database than the buffer holds. */
+  logTruncated: boolean;
+  stats: Record<number, CampaignStats>;
+  /** What the in-process engine is waiting for, by campaign id. */
+  waits: Record<number, { until: number; reason: string }>;
+  notice: Notice | null;
+  transportLabel: string | null;
+  fatal: string | null;
+}
+
+export interface ControllerOptions {
+  store: Store;
+  /** From --transport / AREMKO_MAIL_TRANSPORT; null: none configured. */
+  transportUrl: string | null;
+  /** Builds the transport on the first send; default: core/transport's parse + create. */
+  makeTransport?: (url: string) => Promise<Transport>;
+  /** Extra Engine options (tests: pollMs, clock…). */
+  engineOptions?: Partial<Omit<EngineOptions, 'store' | 'transport'>>;
+  pollMs?: number;
+  minEmitMs?: number;
+  logLimit?: number;
+  now?: () => number;
+}
+
+export const DEFAULT_POLL_MS = 1000;
+export const DEFAULT_MIN_EMIT_MS = 100;
+export const DEFAULT_LOG_LIMIT = 1000;
+/** More new events than this in one poll: reload the newest instead of reading them all. */
+const TAIL_BATCH = 500;
+
+async function defaultMakeTransport(url: string): Promise<Transport> {
+  return createTransport(parseTransportUrl(url));
+}
+
+function parseData(e: StoredEvent): Record<string, unknown> {
+  return e.data && typeof e.data === 'object' ? e.data : {};
+}
+
+export class TuiController extends EventEmitter<{ change: [] }> {
+  private readonly store: Store;
+  private readonly pollMs: number;
+  private readonly minEmitMs: number;
+  private readonly logLimit: number;
+  private readonly now: () => number;
+  private readonly makeTransport: (url: string) => Promise<Transport>;
+  private snapshot: Snapshot;
+  private signature = '';
+
+  private transport: Transport | null = null;
+  private transportPromise: Promise<Transport> | null = null;
+  private readonly engines = new Map<number, { engine: Engine; done: Promise<void> }>();
+  private readonly meters = new Map<number, RateMeter>();
+
+  private pollTimer: NodeJS.Timeout | null = null;
+  private quickTimer: NodeJS.Timeout | null = null;
+  private emitTimer: NodeJS.Timeout | null = null;
+  private lastEmitAt = 0;
+  private lastRefreshAt = 0;
+  private refreshing: Promise<void> | null = null;
+  private refreshAgain = false;
+  private started = false;
+  private disposed = false;
+  private lastEventId = 0;
+  private localSeq = 0;
+  /** Emits published (for tests and the render-cap check). */
+  emits = 0;
+
+  constructor(private readonly options: ControllerOptions) {
+    super();
+    this.store = options.store;
+    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    this.minEmitMs = options.minEmitMs ?? DEFAULT_MIN_EMIT_MS;
+    this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
+    this.now = options.now ?? Date.now;
+    this.makeTransport = options.makeTransport ?? defaultMakeTransport;
+    this.snapshot = {
+      loaded: false,
+      polledAt: 0,
+      campaigns: [],
+      runs: {},
+      ownerName: `${hostname()}:${process.pid}`,
+      watchedId: null,
+      log: [],
+      logTruncated: false,
+      stats: {},
+      waits: {},
+      notice: null,
+      transportLabel: options.transportUrl ? redactUrl(options.transportUrl) : null,
+      fatal: null,
+    };
+  }
+
+  // ---- subscription (useSyncExternalStore) ------------------------------------------------
+  getSnapshot = (): Snapshot => this.snapshot;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.on('change', listener);
+    return () => this.off('change', listener);
+  };
+
+  /** Starts polling (idempotent). */
+  start(): void {
+    if (this.started || this.disposed) return;
+    this.started = true;
+    void this.refresh();
+  }
+
+  get isSending(): boolean {
+    return this.engines.size > 0;
+  }
+
+  // ---- state publication ------------------------------------------------------------------
+  private update(patch: Partial<Snapshot>): void {
+    this.snapshot = { ...this.snapshot, ...patch };
+    this.scheduleEmit();
+  }
+
+  private scheduleEmit(): void {
+    if (this.disposed) return;
+    const wait = this.lastEmitAt + this.minEmitMs - this.now();
+    if (wait <= 0 && !this.emitTimer) return this.emitNow();
+    if (this.emitTimer) return;
+    this.emitTimer = setTimeout(() => {
+      this.emitTimer = null;
+      this.emitNow();
+    }, Math.max(0, wait));
+  }
+
+  private emitNow(): void {
+    if (this.disposed) return;
+    const sig = this.signatureOf(this.snapshot);
+    if (sig === this.signature) return;
+    this.signature = sig;
+    this.lastEmitAt = this.now();
+    this.emits++;
+    this.emit('change');
+  }
+
+  /** Everything a screen shows, minus the templates (large, and never on screen). */
+  private signatureOf(s: Snapshot): string {
+    return JSON.stringify([
+      s.loaded,
+      s.campaigns.map((x) => {
+        const { html, text, subject, ...rest } = x.campaign;
+        void html;
+        void text;
+        void subject;
+        return [rest, x.counts, x.lease && [x.lease.owner, x.lease.expiresAt]];
+      }),
+      s.runs,
+      s.watchedId,
+      s.log.length,
+      s.log[s.log.length - 1]?.key,
+      s.stats,
+      s.waits,
+      s.notice,
+      s.fatal,
+    ]);
+  }
+
+  notify(body: NoticeBody, level: EventLevel = 'info'): void {
+    this.update({ notice: { ...body, level, at: this.now() } as Notice });
+  }
+
+  clearNotice(): void {
+    if (this.snapshot.notice) this.update({ notice: null });
+  }
+
+  // ---- polling ----------------------------------------------------------------------------
+  /** Asks for a refresh soon (engine events): at most one every `minEmitMs`. */
+  requestRefresh(): void {
+    if (this.disposed || this.quickTimer) return;
+    const wait = Math.max(0, this.lastRefreshAt + this.minEmitMs - this.now());
+    this.quickTimer = setTimeout(() => {
+      this.quickTimer = null;
+      void this.refresh();
+    }, wait);
+  }
+
+  /** Reads the store now (coalesced: a call during a refresh runs one more afterwards). */
+  refresh(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      try {
+        do {
+          this.refreshAgain = false;
+          await this.readStore();
+        } while (this.refreshAgain && !this.disposed);
+      } catch (err) {
+        if (!this.disposed) this.update({ fatal: (err as Error).message });
+      } finally {
+        this.refreshing = null;
+        this.lastRefreshAt = this.now();
+        this.schedulePoll();
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private schedulePoll(): void {
+    if (this.disposed || !this.started) return;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.refresh();
+    }, this.pollMs);
+  }
+
+  private async readStore(): Promise<void> {
+    const now = this.now();
+    const campaigns = await this.store.summaries();
+    const stats: Record<number, CampaignStats> = {};
+    for (const s of campaigns) {
+      let meter = this.meters.get(s.campaign.id);
+      if (!meter) this.meters.set(s.campaign.id, (meter = new RateMeter()));
+      meter.add(now, s.counts.sent, s.campaign.batchClaimed > 0);
+      const perMinute = meter.perMinute();
+      const pace = meter.msPerMessage();
+      stats[s.campaign.id] = {
+        perMinute: perMinute === null ? null : Math.round(perMinute),
+        msPerMessage: pace === null ? null : Math.round(pace),
+      };
+    }
+    const patch: Partial<Snapshot> = { loaded: true, polledAt: now, campaigns, stats, fatal: null };
+
+    const id = this.snapshot.watchedId;
+    if (id !== null) {
+      const watched = id;
+      let fresh = await this.store.listEvents(watched, { afterId: this.lastEventId, limit: TAIL_BATCH });
+      if (this.snapshot.watchedId !== watched) return this.update(patch); // switched meanwhile
+      let log = this.snapshot.log;
+      let truncated = this.snapshot.logTruncated;
+      if (fresh.length === TAIL_BATCH) {
+        // Far behind (a fast send): the newest lines are what matters.
+        fresh = await this.store.listEvents(watched, { limit: this.logLimit });
+        log = log.filter((l) => l.key.startsWith('l') && l.at >= (fresh[0]?.at ?? 0));
+        truncated = true;
+      }
+      if (fresh.length > 0) {
+        this.lastEventId = fresh[fresh.length - 1]!.id;
+        const lines = fresh.map<LogLine>((e) => ({
+          key: `e${e.id}`,
+          at: e.at,
+          level: e.level,
+          type: e.type,
+          data: parseData(e),
+          message: e.message,
+        }));
+        log = mergeLines(log, lines);
+        if (log.length > this.logLimit) {
+          log = log.slice(log.length - this.logLimit);
+          truncated = true;
+        }
+        patch.log = log;
+        patch.logTruncated = truncated;
+      }
+    }
+    this.update(patch);
+  }
+
+  /** Follows one campaign's log (detail and log screens); null for none. */
+  watch(id: number | null): void {
+    if (this.snapshot.watchedId === id) return;
+    this.lastEventId = 0;
+    this.update({ watchedId: id, log: [], logTruncated: false });
+    if (id === null) return;
+    void (async () => {
+      const rows = await this.store.listEvents(id, { limit: this.logLimit });
+      if (this.disposed || this.snapshot.watchedId !== id) return;
+      const total = rows.length;
+      this.lastEventId = rows[rows.length - 1]?.id ?? 0;
+      const lines = rows.map<LogLine>((e) => ({
+        key: `e${e.id}`,
+        at: e.at,
+        level: e.level,
+        type: e.type,
+        data: parseData(e),
+        message: e.message,
+      }));
+      this.update({ log: mergeLines(this.snapshot.log, lines), logTruncated: total >= this.logLimit });
+      void this.refresh();
+    })().catch((err) => this.update({ fatal: (err as Error).message }));
+  }
+
+  private pushLocal(campaignId: number, line: Omit<LogLine, 'key'>): void {
+    if (this.snapshot.watchedId !== campaignId) return;
+    let log = mergeLines(this.snapshot.log, [{ ...line, key: `l${++this.localSeq}` }]);
+    if (log.length > this.logLimit) log = log.slice(log.length - this.logLimit);
+    this.update({ log });
+  }
+
+  // ---- actions ------------------------------------------------------------------------------
+  private summary(id: number): Promise<CampaignSummary | undefined> {
+    return this.store.summaries([id]).then((s) => s[0]);
+  }
+
+  private async ensureTransport(): Promise<Transport | null> {
+    const url = this.options.transportUrl;
+    if (!url) {
+      this.notify({ code: 'no_transport' }, 'error');
+      return null;
+    }
+    if (this.transport) return this.transport;
+    this.transportPromise ??= this.makeTransport(url);
+    try {
+      this.transport = await this.transportPromise;
+      return this.transport;
+    } catch (err) {
+      this.transportPromise = null;
+      this.notify({ code: 'bad_transport', error: redactUrl((err as Error).message) }, 'error');
+      return null;
+    }
+  }
+
+  /** `s`: start a draft or resume a paused campaign, and send it from this process. */
+  async send(id: number): Promise<void> {
+    try {
+      if (this.engines.has(id)) return this.notify({ code: 'already_running', id }, 'warn');
+      const s = await this.summary(id);
+      if (!s) return;
+      const status = s.campaign.status;
+      if (status === 'completed' || status === 'cancelled') return this.notify({ code: 'not_startable', id, status }, 'warn');
+      if (status === 'draft') {
+        if (s.counts.pending === 0) return this.notify({ code: 'no_pending', id }, 'warn');
+        const fields = compileTemplates(s.campaign).fields.filter((f) => f !== 'email');
+        const missing = await this.store.missingFields(id, fields);
+        if (missing.size > 0)
+          return this.notify({ code: 'missing_fields', id, fields: [...missing].map(([name, count]) => ({ name, count })) }, 'error');
+      }
+      const transport = await this.ensureTransport();
+      if (!transport) return;
+      if (status === 'draft') await startCampaign(this.store, id, this.now());
+      else if (status === 'paused') await resumeCampaign(this.store, id, this.now());
+      this.runEngine(id, transport);
+      this.notify({ code: 'sending_now', id });
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      void this.refresh();
+    }
+  }
+
+  private runEngine(id: number, transport: Transport): void {
+    const engine = new Engine({ ...this.options.engineOptions, store: this.store, transport });
+    engine.on('event', (e) => this.onEngineEvent(e));
+    const startedAt = this.now();
+    this.update({ runs: { ...this.snapshot.runs, [id]: { campaignId: id, state: 'running', startedAt } } });
+    const done = engine
+      .run([id])
+      .then(([result]) => {
+        if (!result) return;
+        if (result.outcome === 'lease_held') {
+          const holder = (result.error ?? '').replace(/^being sent by /, '');
+          this.notify({ code: 'lease_held', id, holder }, 'warn');
+        } else if (!(result.outcome === 'stopped' && this.disposedOrStopping)) {
+          const level: EventLevel = result.outcome === 'unavailable' ? 'error' : result.outcome === 'completed' ? 'info' : 'warn';
+          this.notify({ code: 'run_ended', id, outcome: result.outcome, error: result.error ? redactUrl(result.error) : null }, level);
+        }
+      })
+      .catch((err) => this.fail(err))
+      .finally(() => {
+        this.engines.delete(id);
+        const runs = { ...this.snapshot.runs };
+        delete runs[id];
+        const waits = { ...this.snapshot.waits };
+        delete waits[id];
+        this.update({ runs, waits });
+        void this.refresh();
+      });
+    this.engines.set(id, { engine, done });
+  }
+
+  private stoppingAll = false;
+  private get disposedOrStopping(): boolean {
+    return this.stoppingAll || this.disposed;
+  }
+
+  private onEngineEvent(e: EngineEvent): void {
+    switch (e.type) {
+      case 'waiting':
+        this.update({ waits: { ...this.snapshot.waits, [e.campaignId]: { until: e.until, reason: e.reason } } });
+        this.pushLocal(e.campaignId, { at: e.at, level: 'info', type: 'waiting', data: { until: e.until, reason: e.reason }, message: '' });
+        break;
+      case 'lease_held':
+        this.pushLocal(e.campaignId, { at: e.at, level: 'warn', type: 'lease_held', data: { holder: e.holder }, message: '' });
+        break;
+      case 'stopped':
+        this.pushLocal(e.campaignId, { at: e.at, level: 'info', type: 'stopped', data: { status: e.status }, message: '' });
+        break;
+      case 'batch_started':
+      case 'sent':
+        if (this.snapshot.waits[e.campaignId]) {
+          const waits = { ...this.snapshot.waits };
+          delete waits[e.campaignId];
+          this.update({ waits });
+        }
+        break;
+      default:
+        break;
+    }
+    this.requestRefresh();
+  }
+
+  /** `p` */
+  async pause(id: number): Promise<void> {
+    await this.transition(id, 'sending', 'not_pausable', 'paused', pauseCampaign);
+  }
+
+  /** `c` (after the confirmation) */
+  async cancel(id: number): Promise<void> {
+    await this.transition(id, null, 'not_cancellable', 'cancelled', cancelCampaign);
+  }
+
+  private async transition(
+    id: number,
+    required: CampaignStatus | null,
+    refusal: 'not_pausable' | 'not_cancellable',
+    done: 'paused' | 'cancelled',
+    fn: (store: Store, id: number, now: number) => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      const s = await this.summary(id);
+      if (!s) return;
+      const status = s.campaign.status;
+      const allowed = required ? status === required : status === 'draft' || status === 'sending' || status === 'paused';
+      if (!allowed) return this.notify({ code: refusal, id, status }, 'warn');
+      await fn(this.store, id, this.now());
+      this.notify({ code: done, id });
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      void this.refresh();
+    }
+  }
+
+  /** In-doubt recipients of the campaign (0 when none). */
+  inDoubt(id: number): number {
+    return this.snapshot.campaigns.find((s) => s.campaign.id === id)?.counts.in_doubt ?? 0;
+  }
+
+  /** `r` → resend or mark sent. */
+  async resolve(id: number, mode: 'resend' | 'mark-sent'): Promise<void> {
+    try {
+      const count = await this.store.resolveInDoubt(id, mode, this.now());
+      if (count === 0) this.notify({ code: 'no_in_doubt', id }, 'warn');
+      else this.notify({ code: 'resolved', id, mode, count });
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      void this.refresh();
+    }
+  }
+
+  private fail(err: unknown): void {
+    const text = err instanceof UserError ? err.message : ((err as Error)?.message ?? String(err));
+    this.notify({ code: 'error', text: redactUrl(text) }, 'error');
+  }
+
+  /**
+   * Stops every engine of this process the way SIGTERM does: no new claims, messages in flight
+   * finish (bounded by the engine's drain timeout) and are recorded, leases released.
+   */
+  async stopAll(): Promise<void> {
+    this.stoppingAll = true;
+    const runs = { ...this.snapshot.runs };
+    for (const [id, { engine }] of this.engines) {
+      engine.stop();
+      if (runs[id]) runs[id] = { ...runs[id]!, state: 'stopping' };
+    }
+    this.update({ runs });
+    await Promise.allSettled([...this.engines.values()].map((e) => e.done));
+  }
+
+  /** Stops engines, closes the transport, ends polling. The store stays open (its owner closes it). */
+  async dispose(): Promise<void> {
+    await this.stopAll();
+    this.disposed = true;
+    for (const timer of [this.pollTimer, this.quickTimer, this.emitTimer]) if (timer) clearTimeout(timer);
+    this.pollTimer = this.quickTimer = this.emitTimer = null;
+    await this.refreshing?.catch(() => undefined);
+    const transport = this.transport ?? (this.transportPromise ? await this.transportPromise.catch(() => null) : null);
+    this.transport = null;
+    if (transport) await transport.close().catch(() => undefined);
+    this.removeAllListeners();
+  }
+}
+
+/** Appends lines, keeping time order (local lines may arrive before older stored ones). */
+function mergeLines(log: LogLine[], lines: LogLine[]): LogLine[] {
+  if (lines.length === 0) return log;
+  const seen = new Set(log.map((l) => l.key));
+  const out = log.slice();
+  for (const line of lines) {
+    if (seen.has(line.key)) continue;
+    let i = out.length;
+    while (i > 0 && out[i - 1]!.at > line.at) i--;
+    out.splice(i, 0, line);
+  }
+  return out;
+}
