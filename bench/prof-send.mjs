@@ -1,0 +1,26 @@
+// Ad-hoc: engine sending N recipients to an in-process sink. node bench/prof-send.mjs [N] [url]
+import { SMTPServer } from 'smtp-server';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../dist/core/sqlite-store.js';
+import { Engine } from '../dist/core/engine.js';
+import { createTransport, parseTransportUrl } from '../dist/core/transport.js';
+const N = Number(process.argv[2] ?? 1000);
+const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, onData(s, sess, cb) { s.resume(); s.on('end', () => cb(null, 'ok')); } });
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const port = server.server.address().port;
+const dir = mkdtempSync(join(tmpdir(), 'aremko-prof-'));
+const store = openSqliteStore(dir + '/a.db');
+const c = await store.createCampaign({ name: 'p', subject: 'Hola {{nombre}}', from: 'a@aremko.cl', replyTo: null, html: '<p>Hola {{nombre}}</p>', text: null, batchSize: 100000, intervalSeconds: 0, rate: null, window: null, timeZone: null, unsubscribe: null, maxAttempts: 3, retryDelaySeconds: 60 }, Date.now());
+const s = await store.beginImport(c.id);
+const rows = []; for (let i = 0; i < N; i++) rows.push({ line: i + 2, email: `r${i}@example.com`, fields: { nombre: 'N' + i } });
+await s.add(rows); await s.commit();
+await store.transition(c.id, ['draft'], 'sending', Date.now());
+const url = process.argv[3] ?? `smtp://127.0.0.1:${port}?pool=5`;
+const transport = createTransport(parseTransportUrl(url));
+const t0 = performance.now();
+const [r] = await new Engine({ store, transport }).run([c.id]);
+const ms = performance.now() - t0;
+console.log(r.outcome, r.sent, `${ms.toFixed(0)} ms, ${(N / ms * 1000).toFixed(0)} msg/s`);
+await transport.close(); server.close();
