@@ -57,7 +57,7 @@ export function noticeText(n: Notice, m: Messages, fmt: Formatter): string {
     case 'not_startable':
     case 'not_pausable':
     case 'not_cancellable':
-      return t(N[n.code], { id: n.id, status: m.campaignStatus[n.status] });
+      return t(N[n.code], { id: n.id, status: m.statusIs[n.status] });
     case 'missing_fields':
       return t(N.missing_fields, {
         id: n.id,

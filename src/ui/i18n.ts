@@ -39,6 +39,14 @@ const en = {
     completed: 'completed',
     cancelled: 'cancelled',
   } satisfies Record<CampaignStatus, string>,
+  /** After "is": "Campaign #3 is a draft". */
+  statusIs: {
+    draft: 'a draft',
+    sending: 'sending',
+    paused: 'paused',
+    completed: 'completed',
+    cancelled: 'cancelled',
+  } satisfies Record<CampaignStatus, string>,
   recipientStatus: {
     pending: 'pending',
     sending: 'in flight',
@@ -196,6 +204,13 @@ export type Messages = typeof en;
 const es: Messages = {
   campaignStatus: {
     draft: 'borrador',
+    sending: 'enviando',
+    paused: 'en pausa',
+    completed: 'completada',
+    cancelled: 'cancelada',
+  },
+  statusIs: {
+    draft: 'en borrador',
     sending: 'enviando',
     paused: 'en pausa',
     completed: 'completada',

@@ -25,7 +25,7 @@ describe('campaign detail: sending from this window', () => {
     });
     await openFirst(h, 'Whole');
     expect(h.frame()).toContain('Sending: nobody (press s to send from here)');
-    h.press('s');
+    await h.press('s');
     await h.waitFor('Sending #1 from this window.', 5000).catch(() => undefined);
     const done = await h.waitFor('Campaign #1 completed.', 20_000);
     expect(done).toMatch(/aremko-mail › #1 Whole\s+completed/);
@@ -49,7 +49,7 @@ describe('campaign detail: sending from this window', () => {
       await createCampaign(store, { name: 'No way out' }, 3);
     });
     await openFirst(h, 'No way out');
-    h.press('s');
+    await h.press('s');
     const f = await h.waitFor('no transport configured');
     expect(f.replace(/\n/g, ' ')).toMatch(/pass --transport <url> or\s+set AREMKO_MAIL_TRANSPORT/);
     expect((await summary(h.store)).campaign.status).toBe('draft');
@@ -59,7 +59,7 @@ describe('campaign detail: sending from this window', () => {
       await createCampaign(store, { name: 'Sin salida' }, 3);
     });
     await openFirst(h, 'Sin salida');
-    h.press('s');
+    await h.press('s');
     const es = await h.waitFor('no hay transporte configurado');
     expect(es.replace(/\n/g, ' ')).toContain('AREMKO_MAIL_TRANSPORT');
   });
@@ -69,9 +69,9 @@ describe('campaign detail: sending from this window', () => {
       await createCampaign(store, { name: 'Stop and go', batchSize: 4, intervalSeconds: 1 }, 16);
     });
     await openFirst(h, 'Stop and go');
-    h.press('s');
+    await h.press('s');
     await h.waitFor(/sent: [4-9]/, 15_000);
-    h.press('p');
+    await h.press('p');
     await h.waitFor('Stopped sending #1: it was paused.', 10_000);
     expect(h.frame()).toMatch(/#1 Stop and go\s+paused/);
     let s = await summary(h.store);
@@ -81,7 +81,7 @@ describe('campaign detail: sending from this window', () => {
     const sentAtPause = s.counts.sent;
     expect(h.frame()).toContain('Sending: nobody');
 
-    h.press('s');
+    await h.press('s');
     await h.waitFor('Campaign #1 completed.', 30_000);
     s = await summary(h.store);
     expect(s.counts.sent).toBe(16);
@@ -95,7 +95,7 @@ describe('campaign detail: sending from this window', () => {
       await createCampaign(store, { name: 'Desde otra terminal', batchSize: 3, intervalSeconds: 2 }, 30);
     });
     await openFirst(h, 'Desde otra terminal');
-    h.press('s');
+    await h.press('s');
     await h.waitFor(/Próximo lote: en 0:0\d/, 15_000);
     const other = openSqliteStore(h.db);
     const t0 = Date.now();
@@ -117,12 +117,12 @@ describe('campaign detail: sending from this window', () => {
     });
     await openFirst(h, 'Taken');
     await h.waitFor('Sending: a run on cronhost:4242');
-    h.press('s');
+    await h.press('s');
     await h.waitFor('Campaign #1 is being sent by cronhost:4242; this window only watches.');
     expect(h.outboxCount()).toBe(0);
     expect((await summary(h.store)).counts.sent).toBe(0);
     // Back on the list the row says who sends it.
-    h.press(KEY.escape);
+    await h.press(KEY.escape);
     await h.waitFor('sending: cronhost:4242');
   });
 
@@ -131,7 +131,7 @@ describe('campaign detail: sending from this window', () => {
       await createCampaign(store, { name: 'Unreachable' }, 4);
     });
     await openFirst(h, 'Unreachable');
-    h.press('s');
+    await h.press('s');
     const f = await h.waitFor(/Mail server unavailable for #1: .+Nothing was marked failed\./s, 20_000);
     expect(f).toMatch(/Last error: mail server unavailable/);
     const s = await summary(h.store);
@@ -153,11 +153,11 @@ describe('campaign detail: sending from this window', () => {
       store.raw.prepare(`UPDATE campaigns SET status = 'completed' WHERE id = ?`).run(done.id);
     });
     await h.waitFor('› #1 Empty');
-    h.press('s');
+    await h.press('s');
     await h.waitFor('Campaign #1 has no pending recipients (import some: aremko-mail import 1 <file.csv>).');
-    h.press('j', 's');
+    await h.press('j', 's');
     await h.waitFor('Cannot start #2: the templates use "apellido" (missing for 1), which some recipients lack.');
-    h.press('j', 's');
+    await h.press('j', 's');
     await h.waitFor('Campaign #3 is completed: nothing to send.');
     expect(h.outboxCount()).toBe(0);
   });
@@ -169,22 +169,22 @@ describe('campaign detail: cancel, in doubt, log, help', () => {
       await createCampaign(store, { name: 'Maybe' }, 2);
     });
     await openFirst(h, 'Maybe');
-    h.press('c');
+    await h.press('c');
     await h.waitFor('Cancel campaign #1 "Maybe"? No more messages will be sent.');
-    h.press('n');
+    await h.press('n');
     await h.waitFor((f) => !f.includes('Cancel campaign #1'));
     expect((await summary(h.store)).campaign.status).toBe('draft');
-    h.press('c');
+    await h.press('c');
     await h.waitFor('(y/n)');
-    h.press(KEY.escape);
+    await h.press(KEY.escape);
     await h.waitFor((f) => !f.includes('(y/n)'));
-    h.press('c');
+    await h.press('c');
     await h.waitFor('(y/n)');
-    h.press('y');
+    await h.press('y');
     await h.waitFor('Campaign #1 cancelled.');
     expect(h.frame()).toMatch(/#1 Maybe\s+cancelled/);
     expect((await summary(h.store)).campaign.status).toBe('cancelled');
-    h.press('c');
+    await h.press('c');
     await h.waitFor('Campaign #1 is cancelled: it cannot be cancelled.');
     await h.cleanup();
 
@@ -192,10 +192,10 @@ describe('campaign detail: cancel, in doubt, log, help', () => {
       await createCampaign(store, { name: 'Quizás' }, 2);
     });
     await openFirst(h, 'Quizás');
-    h.press('c');
+    await h.press('c');
     await h.waitFor('¿Cancelar la campaña #1 "Quizás"? No se enviarán más mensajes.');
     expect(h.frame()).toContain('(s/n)');
-    h.press('s');
+    await h.press('s');
     await h.waitFor('Campaña #1 cancelada.');
   });
 
@@ -209,33 +209,33 @@ describe('campaign detail: cancel, in doubt, log, help', () => {
     });
     await openFirst(h, 'Doubts A');
     expect(h.frame()).toContain('in doubt: 2');
-    h.press('r');
+    await h.press('r');
     await h.waitFor('Recipients in doubt: 2. They may or may not have received the message.');
     expect(h.frame()).toContain('r resend them · m mark them sent · Esc leave them');
-    h.press(KEY.escape);
+    await h.press(KEY.escape);
     await h.waitFor((f) => !f.includes('Recipients in doubt'));
-    h.press('r');
+    await h.press('r');
     await h.waitFor('Recipients in doubt: 2');
-    h.press('r');
+    await h.press('r');
     await h.waitFor('In-doubt recipients of #1 queued to send again: 2.');
     let s = await summary(h.store, 1);
     expect(s.counts.in_doubt).toBe(0);
     expect(s.counts.pending).toBe(5);
     await h.waitFor('in-doubt recipients queued to send again: 2');
 
-    h.press(KEY.escape, 'j', KEY.enter);
+    await h.press(KEY.escape, 'j', KEY.enter);
     await h.waitFor('aremko-mail › #2 Doubts B');
-    h.press('r');
+    await h.press('r');
     await h.waitFor('Recipients in doubt: 2');
-    h.press('m');
+    await h.press('m');
     await h.waitFor('In-doubt recipients of #2 marked sent: 2.');
     s = await summary(h.store, 2);
     expect(s.counts.in_doubt).toBe(0);
     expect(s.counts.sent).toBe(2);
 
-    h.press(KEY.escape, 'j', KEY.enter);
+    await h.press(KEY.escape, 'j', KEY.enter);
     await h.waitFor('aremko-mail › #3 No doubts');
-    h.press('r');
+    await h.press('r');
     await h.waitFor('Campaign #3 has no recipients in doubt.');
   });
 
@@ -247,43 +247,43 @@ describe('campaign detail: cancel, in doubt, log, help', () => {
     });
     await openFirst(h, 'Chatty');
     await h.waitFor('line number 60');
-    h.press('l');
+    await h.press('l');
     // 24 rows: 23 for the app; header, notice and footer leave 20, one for the status: 19 lines a page.
     let f = await h.waitFor('Log · #1 Chatty');
     f = await h.waitFor('lines 42–60 of 60 · following');
     expect(f).toContain('line number 60');
     expect(f).not.toContain('line number 41\n');
-    h.press(KEY.pageUp);
+    await h.press(KEY.pageUp);
     f = await h.waitFor('lines 23–41 of 60');
     expect(f).toContain('line number 23');
     expect(f).not.toContain('following');
-    h.press(KEY.up);
+    await h.press(KEY.up);
     await h.waitFor('lines 22–40 of 60');
-    h.press('k');
+    await h.press('k');
     await h.waitFor('lines 21–39 of 60');
-    h.press(KEY.home);
+    await h.press(KEY.home);
     await h.waitFor('lines 1–19 of 60');
-    h.press(KEY.down, 'j');
+    await h.press(KEY.down, 'j');
     await h.waitFor('lines 3–21 of 60');
-    h.press(KEY.pageDown);
+    await h.press(KEY.pageDown);
     await h.waitFor('lines 22–40 of 60');
-    h.press(KEY.end);
+    await h.press(KEY.end);
     await h.waitFor('lines 42–60 of 60 · following');
     // Following: a new line scrolls in by itself.
     await h.store.addEvent({ campaignId: 1, at: Date.now(), level: 'warn', type: 'note', message: 'line number 61' });
     await h.waitFor('lines 43–61 of 61 · following', 3000);
-    h.press(KEY.escape);
+    await h.press(KEY.escape);
     await h.waitFor('aremko-mail › #1 Chatty');
-    h.press('l');
+    await h.press('l');
     await h.waitFor('Log · #1 Chatty');
-    h.press('q');
+    await h.press('q');
     await h.waitFor('aremko-mail › #1 Chatty');
     // From the list, the log returns to the list.
-    h.press(KEY.escape);
+    await h.press(KEY.escape);
     await h.waitFor('aremko-mail · Campaigns');
-    h.press('l');
+    await h.press('l');
     await h.waitFor('Log · #1 Chatty');
-    h.press(KEY.escape);
+    await h.press(KEY.escape);
     await h.waitFor('aremko-mail · Campaigns');
   });
 
@@ -292,24 +292,24 @@ describe('campaign detail: cancel, in doubt, log, help', () => {
       await createCampaign(store, { name: 'Helpful' }, 1);
     });
     await h.waitFor('› #1 Helpful');
-    h.press('?');
+    await h.press('?');
     const f = await h.waitFor('Keys');
     for (const k of ['Enter', 'Esc', 'Ctrl+C', 'the full log', 'resend them or mark them sent', 'cancel the campaign'])
       expect(f).toContain(k);
-    h.press(KEY.escape);
+    await h.press(KEY.escape);
     await h.waitFor((x) => !x.includes('Esc or ? to close'));
-    h.press(KEY.enter);
+    await h.press(KEY.enter);
     await h.waitFor('aremko-mail › #1 Helpful');
-    h.press('?');
+    await h.press('?');
     await h.waitFor('Esc or ? to close');
     expect(h.frame()).toContain('aremko-mail › #1 Helpful');
-    h.press('?');
+    await h.press('?');
     await h.waitFor((x) => !x.includes('Esc or ? to close'));
     await h.cleanup();
 
     h = await mount({ lang: 'es' });
     await h.waitFor('Aún no hay campañas.');
-    h.press('?');
+    await h.press('?');
     const es = await h.waitFor('Teclas');
     expect(es).toContain('reenviarlos o marcarlos enviados');
     expect(es).toContain('Esc o ? para cerrar');
@@ -334,18 +334,18 @@ describe('quitting', () => {
       await createCampaign(store, { name: 'Long one', batchSize: 3, intervalSeconds: 60 }, 30);
     });
     await openFirst(h, 'Long one');
-    h.press('s');
+    await h.press('s');
     await h.waitFor(/Next batch: in 0:5\d/, 15_000);
-    h.press('q');
+    await h.press('q');
     await h.waitFor('aremko-mail · Campaigns');
-    h.press('q');
+    await h.press('q');
     await h.waitFor('This window is sending. Stop and quit?');
-    h.press('n');
+    await h.press('n');
     await h.waitFor((f) => !f.includes('Stop and quit?'));
     expect(h.hasExited()).toBe(false);
-    h.press('q');
+    await h.press('q');
     await h.waitFor('Stop and quit?');
-    h.press('y');
+    await h.press('y');
     await h.exited;
     const s = await summary(h.store);
     expect(s.lease).toBeNull();
@@ -359,11 +359,11 @@ describe('quitting', () => {
       await createCampaign(store, { name: 'Larga', batchSize: 3, intervalSeconds: 60 }, 30);
     });
     await openFirst(h, 'Larga');
-    h.press('s');
+    await h.press('s');
     await h.waitFor(/Próximo lote: en 0:5\d/, 15_000);
-    h.press(KEY.ctrlC);
+    await h.press(KEY.ctrlC);
     await h.waitFor('Esta ventana está enviando. ¿Detener y salir?');
-    h.press(KEY.ctrlC);
+    await h.press(KEY.ctrlC);
     await h.exited;
     const s = await summary(h.store);
     expect(s.lease).toBeNull();
@@ -373,7 +373,7 @@ describe('quitting', () => {
   it('Ctrl+C with nothing sending quits at once', async () => {
     h = await mount({ lang: 'en' });
     await h.waitFor('No campaigns yet.');
-    h.press(KEY.ctrlC);
+    await h.press(KEY.ctrlC);
     await h.exited;
   });
 });

@@ -49,7 +49,8 @@ export interface Harness {
   controller: TuiController;
   frames: string[];
   frame(): string;
-  press(...keys: string[]): void;
+  /** Types keys in order; a lone Esc is given a moment alone (as a real key press has), or it would read as Alt+next. */
+  press(...keys: string[]): Promise<void>;
   waitFor(test: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
   /** Resolves when the app has quit (after stopping its engines). */
   exited: Promise<void>;
@@ -124,8 +125,11 @@ export async function mount(options: HarnessOptions = {}, setup?: (store: Sqlite
     controller,
     frames: r.frames,
     frame,
-    press: (...keys) => {
-      for (const k of keys) r.stdin.write(k);
+    press: async (...keys) => {
+      for (const k of keys) {
+        r.stdin.write(k);
+        if (k === KEY.escape) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     },
     waitFor: (test, timeoutMs = 10_000) => {
       const ok =

@@ -33,20 +33,20 @@ describe('campaign list', () => {
     expect(f).toMatch(/#2 Winter news\s+draft\s+█+\?+░+\s+75%/);
     expect(f).toContain('sent 2/4 · failed 0 · in doubt 1');
 
-    h.press(KEY.down);
+    await h.press(KEY.down);
     await h.waitFor('› #2 Winter news');
-    h.press('k');
+    await h.press('k');
     await h.waitFor('› #1 Spring sale');
-    h.press('j');
+    await h.press('j');
     await h.waitFor('› #2 Winter news');
-    h.press(KEY.up);
+    await h.press(KEY.up);
     await h.waitFor('› #1 Spring sale');
     // Keys pressed faster than a render all count (no stale state): from #1, j j → #3.
     await createCampaign(h.store, { name: 'Autumn' }, 1);
     await h.waitFor('#3 Autumn');
-    h.press('j', 'j');
+    await h.press('j', 'j');
     await h.waitFor('› #3 Autumn');
-    h.press('k', 'k', 'j');
+    await h.press('k', 'k', 'j');
     await h.waitFor('› #2 Winter news');
   });
 
@@ -55,17 +55,17 @@ describe('campaign list', () => {
       await createCampaign(store, { name: 'Spring sale' }, 3);
     });
     await h.waitFor('› #1 Spring sale');
-    h.press(KEY.enter);
+    await h.press(KEY.enter);
     await h.waitFor('aremko-mail › #1 Spring sale');
     expect(h.frame()).toContain('Batch 1 of 1');
-    h.press(KEY.escape);
+    await h.press(KEY.escape);
     await h.waitFor('aremko-mail · Campaigns');
-    h.press(KEY.enter);
+    await h.press(KEY.enter);
     await h.waitFor('aremko-mail › #1 Spring sale');
-    h.press('q');
+    await h.press('q');
     await h.waitFor('aremko-mail · Campaigns');
     expect(h.hasExited()).toBe(false);
-    h.press('q');
+    await h.press('q');
     await h.exited; // nothing was sending: no question asked
   });
 
@@ -101,7 +101,7 @@ describe('campaign list', () => {
     await h.waitFor('› #1 Campaign number 1');
     expect(h.frame()).toContain('↓');
     expect(h.frame()).not.toContain('Campaign number 15');
-    for (let i = 0; i < 14; i++) h.press(KEY.down);
+    for (let i = 0; i < 14; i++) await h.press(KEY.down);
     await h.waitFor('› #15 Campaign number 15');
     expect(h.frame()).toContain('↑');
     expect(h.frame().split('\n').length).toBeLessThanOrEqual(23);

@@ -1,0 +1,87 @@
+/**
+ * The root box is never taller than rows - 1 (or Ink clears the screen every frame) and no line
+ * is wider than the terminal, on every screen, at several sizes, and across resizes.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCampaign, type Harness, KEY, mount } from './harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+const SIZES: [number, number][] = [
+  [80, 24],
+  [60, 15],
+  [120, 40],
+  [40, 10],
+  [100, 30],
+];
+
+function checkFits(frame: string, columns: number, rows: number, where: string) {
+  const lines = frame.split('\n');
+  expect(lines.length, `${where}: ${lines.length} lines at ${columns}x${rows}\n${frame}`).toBeLessThanOrEqual(rows - 1);
+  for (const line of lines) expect([...line].length, `${where}: line too wide at ${columns}x${rows}: "${line}"`).toBeLessThanOrEqual(columns);
+}
+
+describe('layout', () => {
+  it('every screen fits at 80x24, 60x15, 120x40, 40x10 and 100x30, in both languages', async () => {
+    for (const lang of ['es', 'en'] as const) {
+      h = await mount({ lang, transport: null }, async (store) => {
+        for (let i = 1; i <= 12; i++) {
+          const c = await createCampaign(store, { name: `Campaña de invierno con un nombre bastante largo ${i}`, timeZone: 'America/Santiago' }, 3);
+          for (let j = 0; j < 40; j++)
+            await store.addEvent({
+              campaignId: c.id,
+              at: Date.now(),
+              level: j % 7 === 0 ? 'error' : 'info',
+              type: 'note',
+              message: `a long log line that goes on and on to see that it is cut and never wraps the frame ${j}`,
+            });
+        }
+        store.raw.prepare(`UPDATE campaigns SET last_error = 'mail server unavailable: connect ECONNREFUSED 127.0.0.1:25 and then some more words' WHERE id = 1`).run();
+      });
+      await h.waitFor('› #1 ');
+      const screens: [string, () => Promise<unknown>][] = [
+        ['list', async () => undefined],
+        ['detail', async () => { await h!.press(KEY.enter); await h!.waitFor(/› #1 Campa/); await h!.waitFor('long log line'); }],
+        ['notice', async () => { await h!.press('s'); await h!.waitFor(/AREMKO_MAIL_TRANSPORT|transport/); }],
+        ['log', async () => { await h!.press('l'); await h!.waitFor(/(lines|líneas) \d/); }],
+        ['log scrolled', async () => { await h!.press(KEY.pageUp); await h!.waitFor(/(lines|líneas) \d/); }],
+        ['help', async () => { await h!.press('?'); await h!.waitFor(/Keys|Teclas/); }],
+        ['cancel dialog', async () => { await h!.press(KEY.escape, KEY.escape, 'c'); await h!.waitFor(/\((y|s)\/n\)/); }],
+      ];
+      for (const [name, go] of screens) {
+        await go();
+        for (const [columns, rows] of SIZES) {
+          h.resize(columns, rows);
+          await h.waitFor((f) => f.split('\n').length <= rows - 1 && f.split('\n').every((l) => [...l].length <= columns), 3000).catch(() => undefined);
+          checkFits(h.frame(), columns, rows, `${lang} ${name}`);
+        }
+        h.resize(100, 24);
+      }
+      await h.cleanup();
+      h = undefined;
+    }
+  });
+
+  it('a taller terminal shows more of the log tail; a shorter one fewer', async () => {
+    h = await mount({ lang: 'en' }, async (store) => {
+      const c = await createCampaign(store, { name: 'Tall' }, 1);
+      for (let j = 1; j <= 50; j++) await store.addEvent({ campaignId: c.id, at: Date.now(), level: 'info', type: 'note', message: `event ${j}` });
+    });
+    await h.waitFor('› #1 Tall');
+    await h.press(KEY.enter);
+    await h.waitFor('event 50');
+    const count = () => h!.frame().split('\n').filter((l) => / event \d+$/.test(l)).length;
+    const at24 = count();
+    h.resize(100, 40);
+    await h.waitFor(() => count() > at24);
+    expect(count()).toBe(at24 + 16);
+    h.resize(100, 16);
+    await h.waitFor(() => count() < at24);
+    expect(h.frame().split('\n').length).toBeLessThanOrEqual(15);
+    expect(h.frame()).toContain('event 50'); // newest at the bottom, still there
+  });
+});
