@@ -58,7 +58,7 @@ export class MessageBuilder {
     const unsubscribe = unsubscribeUrlFor(c.unsubscribe, recipient.email);
     if (unsubscribe) {
       headers['List-Unsubscribe'] = `<${headerSafe(unsubscribe)}>`;
-      if (unsubscribe.startsWith('https:')) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+      if (/^https:/i.test(unsubscribe)) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
     }
     const composer = new MailComposer({
       from: c.from,

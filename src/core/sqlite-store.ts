@@ -422,13 +422,20 @@ export class SqliteStore implements Store {
   }
 
   async *iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient> {
-    // Keyset pages: no statement stays open across awaits, memory stays flat.
+    // Keyset pages over the rowid range the campaign spans: no statement stays open across
+    // awaits, memory stays flat, and each page is a range read already in id order. (The unary
+    // `+` keeps SQLite off the (campaign_id, …) indexes, with which it sorted the whole campaign
+    // for every page: minutes for 1M rows.) Rows added after the start are not visited.
+    const span = this.db.prepare(`SELECT min(id) AS lo, max(id) AS hi FROM recipients WHERE campaign_id = ?`).get(campaignId) as Row;
+    if (span.lo === null) return;
     const page = status
-      ? this.db.prepare(`SELECT * FROM recipients WHERE campaign_id = ? AND status = ? AND id > ? ORDER BY id LIMIT 1000`)
-      : this.db.prepare(`SELECT * FROM recipients WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT 1000`);
-    let after = 0;
+      ? this.db.prepare(
+          `SELECT * FROM recipients WHERE id > ? AND id <= ? AND +campaign_id = ? AND +status = ? ORDER BY id LIMIT 1000`,
+        )
+      : this.db.prepare(`SELECT * FROM recipients WHERE id > ? AND id <= ? AND +campaign_id = ? ORDER BY id LIMIT 1000`);
+    let after = span.lo - 1;
     for (;;) {
-      const rows = (status ? page.all(campaignId, status, after) : page.all(campaignId, after)) as Row[];
+      const rows = (status ? page.all(after, span.hi, campaignId, status) : page.all(after, span.hi, campaignId)) as Row[];
       if (rows.length === 0) return;
       for (const r of rows) yield toRecipient(r);
       after = rows[rows.length - 1]!.id;

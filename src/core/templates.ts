@@ -16,7 +16,7 @@ export interface CompiledTemplates {
   subject: HandlebarsTemplateDelegate;
   html: HandlebarsTemplateDelegate;
   text: HandlebarsTemplateDelegate | null;
-  /** Every recipient field the templates use (lower-case names). */
+  /** Every recipient field the templates use, as written in them. */
   fields: string[];
 }
 
@@ -26,16 +26,31 @@ export interface RenderedContent {
   text: string;
 }
 
+/**
+ * Handlebars parse errors span four lines ("Parse error on line 1:", the excerpt, a caret, the
+ * expected tokens); an operator needs where and what on one line.
+ */
+function describeSyntaxError(message: string): string {
+  const lines = message.split('\n');
+  if (!lines[0]!.startsWith('Parse error') || lines.length < 4) return lines[0]!;
+  const got = /got '([^']+)'$/.exec(lines[lines.length - 1]!)?.[1];
+  const what = got === 'EOF' ? 'unexpected end of template (a {{#block}} left open?)' : `unexpected ${got ?? 'token'}`;
+  return `${lines[0]!.replace(/:$/, '')} near "${lines[1]!.trim()}": ${what}`;
+}
+
 function compile(source: string, what: string, escape: boolean): HandlebarsTemplateDelegate {
   try {
     hbs.parse(source); // parse now: compile() is lazy and would only fail at the first render
     return hbs.compile(source, { noEscape: !escape, strict: false, knownHelpersOnly: false });
   } catch (err) {
-    throw new UserError(`${what} template: ${(err as Error).message.split('\n')[0]}`);
+    throw new UserError(`${what} template: ${describeSyntaxError((err as Error).message)}`);
   }
 }
 
-/** Field names used by a template: `{{name}}`, `{{{name}}}`, `{{#if name}}`… */
+/**
+ * Field names used by a template: `{{name}}`, `{{{name}}}`, `{{#if name}}`… as written: lookups
+ * are case-sensitive, so `{{Nombre}}` must be reported (and found missing), not folded to `nombre`.
+ */
 export function templateFields(source: string): string[] {
   const found = new Set<string>();
   const visit = (node: any): void => {
@@ -43,7 +58,7 @@ export function templateFields(source: string): string[] {
     if (Array.isArray(node)) return node.forEach(visit);
     if (node.type === 'PathExpression') {
       const head = node.parts?.[0];
-      if (head && !node.data && node.depth === 0 && !BLOCK_HELPERS.has(node.original)) found.add(String(head).toLowerCase());
+      if (head && !node.data && node.depth === 0 && !BLOCK_HELPERS.has(node.original)) found.add(String(head));
       return;
     }
     for (const key of Object.keys(node)) if (key !== 'loc') visit(node[key]);

@@ -1,0 +1,170 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCampaign } from '../../src/core/campaigns.js';
+import { openSqliteStore } from '../../src/core/sqlite-store.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+
+const t = tempDir();
+const cli = (...args: string[]) => runCli(['--db', t.db, ...args]);
+const SENT_AT = Date.UTC(2026, 10, 27, 23, 0, 0);
+const FAILURE = '550 5.1.1 <maria@example.com>: "no such user",\nmailbox unavailable';
+
+beforeAll(async () => {
+  const store = openSqliteStore(t.db);
+  try {
+    const c = await createCampaign(
+      store,
+      {
+        name: 'Export',
+        subject: 'Hola {{nombre}}',
+        from: 'Aremko Spa <hola@aremko.cl>',
+        replyTo: null,
+        html: '<p>Hola {{nombre}}</p>',
+        text: null,
+        batchSize: 50,
+        intervalSeconds: 0,
+        rate: null,
+        window: null,
+        timeZone: null,
+        unsubscribe: null,
+        maxAttempts: 5,
+        retryDelaySeconds: 60,
+      },
+      SENT_AT - 60_000,
+    );
+    await store.addSuppressions(['baja@example.com'], 'manual', SENT_AT);
+    const session = await store.beginImport(c.id);
+    await session.add([
+      { line: 2, email: 'jose@example.com', fields: { email: 'jose@example.com', nombre: 'José Núñez', status: 'VIP' } },
+      { line: 3, email: 'maria@example.com', fields: { email: 'maria@example.com', nombre: 'María Peña', status: 'nuevo' } },
+      { line: 4, email: 'baja@example.com', fields: { email: 'baja@example.com', nombre: 'Ramón', status: '' } },
+      // Imported later from another file, with one more column.
+      { line: 5, email: 'ines@example.com', fields: { email: 'ines@example.com', nombre: 'Inés', comuna: 'Ñuñoa' } },
+    ]);
+    await session.commit();
+
+    // Send the first two through the store, as a runner would: José sent, María refused.
+    await store.transition(c.id, ['draft'], 'sending', SENT_AT);
+    const token = 'test-token';
+    await store.acquireLease(c.id, { host: 'test', pid: process.pid, token }, SENT_AT, 60_000, () => false);
+    const event = { campaignId: c.id, at: SENT_AT, level: 'info' as const, type: 'test', message: 'test' };
+    const first = await store.claimNext(c.id, token, SENT_AT);
+    const second = await store.claimNext(c.id, token, SENT_AT);
+    if (first.kind !== 'claimed' || second.kind !== 'claimed') throw new Error('seeding: claims failed');
+    await store.recordResult(first.recipient.id, token, { status: 'sent', sentAt: SENT_AT, messageId: '<aremko.1.1.x@aremko.cl>' }, event);
+    await store.recordResult(second.recipient.id, token, { status: 'failed', lastError: FAILURE, messageId: '<aremko.1.2.x@aremko.cl>' }, event);
+    await store.releaseLease(c.id, token);
+  } finally {
+    await store.close();
+  }
+});
+afterAll(() => t.cleanup());
+
+const HEADER = ['email', 'status', 'attempts', 'sent_at', 'message_id', 'last_error', 'nombre', 'field:status', 'comuna'];
+
+describe('export', () => {
+  it('prints a CSV that parses back: the contract columns first, then the imported columns', async () => {
+    const r = await cli('export', '1');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rows: string[][] = parse(r.stdout);
+    expect(rows[0]).toEqual(HEADER);
+    expect(rows.slice(1)).toEqual([
+      ['jose@example.com', 'sent', '1', '2026-11-27T23:00:00.000Z', '<aremko.1.1.x@aremko.cl>', '', 'José Núñez', 'VIP', ''],
+      ['maria@example.com', 'failed', '1', '', '<aremko.1.2.x@aremko.cl>', FAILURE, 'María Peña', 'nuevo', ''],
+      ['baja@example.com', 'suppressed', '0', '', '', '', 'Ramón', '', ''],
+      ['ines@example.com', 'pending', '0', '', '', '', 'Inés', '', 'Ñuñoa'],
+    ]);
+  });
+
+  it('keeps only one status with --status', async () => {
+    const sent: string[][] = parse((await cli('export', '1', '--status', 'sent')).stdout);
+    expect(sent.map((row) => row[0])).toEqual(['email', 'jose@example.com']);
+    const pending: string[][] = parse((await cli('export', '1', '--status', 'pending')).stdout);
+    expect(pending.map((row) => row[0])).toEqual(['email', 'ines@example.com']);
+  });
+
+  it('always prints the header row, even when nothing matches', async () => {
+    const r = await cli('export', '1', '--status', 'in_doubt');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('email,status,attempts,sent_at,message_id,last_error\n');
+  });
+
+  it('rejects an unknown status with exit 2', async () => {
+    const r = await cli('export', '1', '--status', 'bounced');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/status/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('prints one JSON array with --json, fields apart', async () => {
+    const r = await cli('export', '1', '--json', '--status', 'failed');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      {
+        email: 'maria@example.com',
+        status: 'failed',
+        attempts: 1,
+        sent_at: null,
+        message_id: '<aremko.1.2.x@aremko.cl>',
+        last_error: FAILURE,
+        fields: { nombre: 'María Peña', status: 'nuevo' },
+      },
+    ]);
+    expect(JSON.parse((await cli('export', '1', '--json', '--status', 'in_doubt')).stdout)).toEqual([]);
+    expect(JSON.parse((await cli('export', '1', '--json')).stdout).map((x: { email: string }) => x.email)).toEqual([
+      'jose@example.com',
+      'maria@example.com',
+      'baja@example.com',
+      'ines@example.com',
+    ]);
+  });
+
+  it('writes --output atomically (mode 0600) and says how many rows', async () => {
+    const file = join(t.dir, 'export.csv');
+    const r = await cli('export', '1', '--output', file, '--bom');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`exported 4 recipients of campaign 1 to ${file}`);
+    const bytes = readFileSync(file);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(parse(bytes, { bom: true })[0]).toEqual(HEADER);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(t.dir).filter((f) => f.includes('.partial-'))).toEqual([]);
+  });
+
+  it('exits 1 naming the file when --output cannot be written', async () => {
+    const r = await cli('export', '1', '--output', join(t.dir, 'no-such-folder', 'x.csv'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--output: cannot write');
+    expect(r.stderr).not.toContain('unexpected error');
+  });
+
+  it("keeps each campaign's recipients apart when imports interleave", async () => {
+    const store = openSqliteStore(t.db);
+    try {
+      const other = await store.createCampaign((await store.getCampaign(1))!, Date.now());
+      const add = async (campaignId: number, emails: string[]) => {
+        const session = await store.beginImport(campaignId);
+        await session.add(emails.map((email, i) => ({ line: i + 2, email, fields: { nombre: email } })));
+        await session.commit();
+      };
+      await add(other.id, ['otro1@example.com', 'otro2@example.com']);
+      await add(1, ['tarde@example.com']); // after the other campaign's rows
+      const emails = async (...args: string[]) => (parse((await cli('export', ...args)).stdout) as string[][]).slice(1).map((row) => row[0]);
+      expect(await emails(String(other.id))).toEqual(['otro1@example.com', 'otro2@example.com']);
+      expect(await emails('1')).toEqual(['jose@example.com', 'maria@example.com', 'baja@example.com', 'ines@example.com', 'tarde@example.com']);
+      expect(await emails('1', '--status', 'pending')).toEqual(['ines@example.com', 'tarde@example.com']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('exits 1 for an unknown campaign', async () => {
+    const r = await cli('export', '42');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('campaign 42 does not exist');
+  });
+});
