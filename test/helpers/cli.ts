@@ -23,6 +23,9 @@ export function runCli(
     const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv });
     let stdout = '';
     let stderr = '';
+    // Decode as a stream: a chunk boundary may fall inside a multi-byte character.
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
@@ -57,7 +60,9 @@ export function startCli(args: string[], options: { env?: Record<string, string 
   let stdout = '';
   let stderr = '';
   let ended = false;
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
     stdout += chunk;
     partial += chunk.toString();
     const parts = partial.split('\n');
