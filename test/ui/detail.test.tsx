@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pauseCampaign } from '../../src/core/campaigns.js';
+import { Engine } from '../../src/core/engine.js';
 import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
+import { createTransport, parseTransportUrl } from '../../src/core/transport.js';
 import { createCampaign, type Harness, KEY, mount, until } from './harness.js';
 
 let h: Harness | undefined;
@@ -124,6 +126,34 @@ describe('campaign detail: sending from this window', () => {
     // Back on the list the row says who sends it.
     await h.press(KEY.escape);
     await h.waitFor('sending: cronhost:4242');
+  });
+
+  it('a run in another process (a cron line) shows live: who sends, progress, its log lines', async () => {
+    h = await mount({ lang: 'en' }, async (store) => {
+      const c = await createCampaign(store, { name: 'By cron', batchSize: 5, intervalSeconds: 1 }, 20);
+      await store.transition(c.id, ['draft'], 'sending', Date.now());
+    });
+    await openFirst(h, 'By cron');
+    const other = openSqliteStore(h.db);
+    const engine = new Engine({
+      store: other,
+      transport: createTransport(parseTransportUrl(`outbox:${h.dir}/cron-outbox`)),
+      owner: { host: 'cronhost', pid: 4242, token: 'cron-token' },
+      pollMs: 100,
+    });
+    const run = engine.run([1]);
+    try {
+      await h.waitFor('Sending: a run on cronhost:4242', 5000);
+      await h.waitFor(/sent: (1\d|5) /, 10_000);
+      expect(h.frame()).toMatch(/sent to r\d+@example\.com \(batch \d\)/);
+      expect(h.frame()).toContain('started sending (cronhost:4242)');
+    } finally {
+      engine.stop();
+      await run;
+      await other.close();
+    }
+    await h.waitFor('Sending: nobody', 3000);
+    expect(h.outboxCount()).toBe(0); // nothing from this window
   });
 
   it('a mail server that cannot be reached: the reason is shown, nothing is marked failed', async () => {

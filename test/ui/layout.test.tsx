@@ -84,4 +84,32 @@ describe('layout', () => {
     expect(h.frame().split('\n').length).toBeLessThanOrEqual(15);
     expect(h.frame()).toContain('event 50'); // newest at the bottom, still there
   });
+
+  it('a short terminal drops the least useful lines instead of printing lines over each other', async () => {
+    h = await mount({ lang: 'en' }, async (store) => {
+      const c = await createCampaign(store, { name: 'Short', intervalSeconds: 600 }, 4);
+      await store.transition(c.id, ['draft'], 'sending', Date.now());
+      store.raw.prepare(`UPDATE campaigns SET next_batch_at = ?, last_error = 'boom' WHERE id = ?`).run(Date.now() + 300_000, c.id);
+      await store.addEvent({ campaignId: c.id, at: Date.now(), level: 'info', type: 'note', message: 'newest event' });
+    });
+    await h.waitFor('› #1 Short');
+    await h.press(KEY.enter);
+    await h.waitFor('newest event');
+    for (const [columns, rows] of [
+      [50, 12],
+      [50, 10],
+      [40, 8],
+    ] as const) {
+      h.resize(columns, rows);
+      await h.waitFor((f) => f.split('\n').length <= rows - 1);
+      const lines = h.frame().split('\n');
+      const label = (re: RegExp) => lines.filter((l) => re.test(l)).length;
+      // Each shown line holds one thing: no label appears twice and none is fused into another.
+      for (const re of [/Next batch:/, /Sending:/, /Last error:/, /Rate:/, /Batch \d/]) expect(label(re)).toBeLessThanOrEqual(1);
+      for (const l of lines) expect(l.match(/(Next batch|Sending|Last error|Rate|sent):/g)?.length ?? 0).toBeLessThanOrEqual(1);
+      expect(label(/%/)).toBe(1); // the progress bar is kept first
+      if (rows >= 10) expect(label(/Next batch: in/)).toBe(1);
+      if (rows >= 12) expect(label(/Last error: boom/)).toBe(1); // an error is worth a line
+    }
+  });
 });

@@ -7,12 +7,12 @@ import { useNow } from '../hooks/use-now.js';
 import { useSnapshot } from '../hooks/use-snapshot.js';
 import { useTerminalSize } from '../hooks/use-terminal-size.js';
 import { useUiState } from '../hooks/use-ui-state.js';
-import { levelTone, statusTone, wrapWords } from '../theme.js';
+import { cut, levelTone, statusTone, wrapWords } from '../theme.js';
 import { useUi } from '../ui-context.js';
 import { CampaignDetail } from './CampaignDetail.js';
 import { CampaignList } from './CampaignList.js';
 import { DialogView } from './Dialogs.js';
-import { Line, SplitLine, Tinted } from './Line.js';
+import { Line, Row, SplitLine, Tinted } from './Line.js';
 import { LogView } from './LogView.js';
 
 export interface AppProps {
@@ -206,10 +206,12 @@ export function App({ controller, dbLabel, quitSignal, onForceQuit, onExit }: Ap
   );
   let right: ReactNode = (
     <Text color={theme.color('muted')}>
-      {[dbLabel ? `${m.dbLabel} ${dbLabel}` : '', snap.transportLabel ? `${m.transportLabel} ${snap.transportLabel}` : m.noTransport]
-        .filter(Boolean)
-        .join(' · ')
-        .slice(0, Math.max(10, Math.floor(columns / 2)))}
+      {cut(
+        [snap.transportLabel ? `${m.transportLabel} ${snap.transportLabel}` : m.noTransport, dbLabel ? `${m.dbLabel} ${dbLabel}` : '']
+          .filter(Boolean)
+          .join(' · '),
+        Math.max(10, Math.floor(columns / 2)),
+      )}
     </Text>
   );
   // Most useful first: a narrow terminal cuts the tail.
@@ -233,7 +235,7 @@ export function App({ controller, dbLabel, quitSignal, onForceQuit, onExit }: Ap
     hints = [];
     fixedHints = [];
   } else if (ui.dialog) {
-    body = <DialogView dialog={ui.dialog} width={columns} />;
+    body = <DialogView dialog={ui.dialog} width={columns} height={bodyHeight} />;
     hints = [];
     fixedHints = [];
   } else if (onCampaign && ui.screen === 'detail') {
@@ -251,13 +253,13 @@ export function App({ controller, dbLabel, quitSignal, onForceQuit, onExit }: Ap
   return (
     <Box flexDirection="column" height={height} width={columns} overflow="hidden">
       <SplitLine left={title} right={right} />
-      <Box flexDirection="column" height={bodyHeight} overflow="hidden">
+      <Box flexDirection="column" height={bodyHeight} flexShrink={0} overflow="hidden">
         {body}
       </Box>
       {noticeLines.map((line, i) => (
-        <Line key={`n${i}`} tone={notice?.tone ?? 'plain'}>
-          {line}
-        </Line>
+        <Row key={`n${i}`}>
+          <Line tone={notice?.tone ?? 'plain'}>{line}</Line>
+        </Row>
       ))}
       <SplitLine
         left={

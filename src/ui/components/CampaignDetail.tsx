@@ -1,17 +1,14 @@
 import { Box, Text } from 'ink';
-import { useMemo } from 'react';
+import { type ReactNode, useMemo } from 'react';
 import type { CampaignSummary } from '../../core/types.js';
 import type { Snapshot } from '../controller.js';
 import { senderOf, senderText } from '../describe.js';
 import { batchInfo, estimateFinish } from '../eta.js';
 import { t } from '../i18n.js';
 import { useUi } from '../ui-context.js';
-import { Line } from './Line.js';
+import { Line, Row } from './Line.js';
 import { LogLines } from './LogLines.js';
 import { doneFraction, ProgressBar } from './ProgressBar.js';
-
-/** Lines the detail screen uses above its log tail. */
-export const DETAIL_FIXED_LINES = 9;
 
 export function CampaignDetail({ s, snap, height, width, now }: { s: CampaignSummary; snap: Snapshot; height: number; width: number; now: number }) {
   const { m, fmt, theme } = useUi();
@@ -50,7 +47,7 @@ export function CampaignDetail({ s, snap, height, width, now }: { s: CampaignSum
           b.open ? t(m.batchClaimed, { claimed: fmt.num(b.claimed), size: fmt.num(c.batchSize) }) : t(m.batchesDone, { n: fmt.num(c.batchesSent) }),
         ].join(' · ');
   const rate = stats?.perMinute;
-  const rateText = rate === null || rate === undefined ? m.unknown : t(m.perMinute, { n: fmt.num(rate) });
+  const rateText = rate === null || rate === undefined || c.status === 'draft' ? m.unknown : t(m.perMinute, { n: fmt.num(rate) });
   const etaText =
     finish === null ? m.unknown : finish <= now ? m.etaNow : t(m.etaAt, { time: fmt.time(finish, tz, now), d: fmt.duration(finish - now) });
 
@@ -61,53 +58,118 @@ export function CampaignDetail({ s, snap, height, width, now }: { s: CampaignSum
         ? m.unknown
         : m.nobody;
 
-  const tailHeight = Math.max(0, height - DETAIL_FIXED_LINES);
-  const tail = snap.watchedId === c.id ? snap.log.slice(Math.max(0, snap.log.length - tailHeight)) : [];
   const rule = (title: string) => {
     const head = `── ${title} `;
     return head + '─'.repeat(Math.max(0, width - head.length - 1));
   };
+  // Lines in screen order with a priority (lower = kept longer): a short terminal drops the least
+  // useful ones rather than squeezing lines on top of each other.
+  const lines: { prio: number; key: string; el: ReactNode }[] = [
+    {
+      prio: 0,
+      key: 'bar',
+      el: (
+        <Text wrap="truncate-end">
+          <ProgressBar counts={n} width={barWidth} /> {pctText.padStart(5)} {fmt.num(n.sent)}/{fmt.num(n.total)}
+        </Text>
+      ),
+    },
+    {
+      prio: 1,
+      key: 'counts1',
+      el: (
+        <Line>
+          {label(m.recipientStatus.sent)}
+          {fmt.num(n.sent)} · {label(m.recipientStatus.pending)}
+          {fmt.num(n.pending)} · {label(m.recipientStatus.sending)}
+          {fmt.num(n.sending)}
+        </Line>
+      ),
+    },
+    {
+      prio: n.failed + n.in_doubt > 0 ? 2 : 6,
+      key: 'counts2',
+      el: (
+        <Text wrap="truncate-end">
+          {label(m.recipientStatus.failed)}
+          <Text color={theme.color(n.failed > 0 ? 'bad' : 'plain')}>{fmt.num(n.failed)}</Text> · {label(m.recipientStatus.in_doubt)}
+          <Text color={theme.color(n.in_doubt > 0 ? 'warn' : 'plain')} bold={n.in_doubt > 0}>
+            {fmt.num(n.in_doubt)}
+          </Text>{' '}
+          · {label(m.recipientStatus.suppressed)}
+          {fmt.num(n.suppressed)}
+        </Text>
+      ),
+    },
+    { prio: 5, key: 'batch', el: <Line>{batchLine}</Line> },
+    {
+      prio: 4,
+      key: 'rate',
+      el: (
+        <Line>
+          {label(m.rate)}
+          {rateText} · {label(m.eta)}
+          {etaText}
+        </Line>
+      ),
+    },
+    {
+      prio: 2,
+      key: 'next',
+      el: (
+        <Line>
+          {label(m.nextBatch)}
+          {nextLine}
+        </Line>
+      ),
+    },
+    {
+      prio: 3,
+      key: 'sender',
+      el: (
+        <Text wrap="truncate-end">
+          {label(m.sender)}
+          <Text color={theme.color(sender.kind === 'this' ? 'good' : sender.kind === 'other' ? 'accent' : 'plain')}>{senderLine}</Text>
+        </Text>
+      ),
+    },
+    {
+      prio: c.lastError ? 2 : 7,
+      key: 'error',
+      el: (
+        <Text wrap="truncate-end">
+          {label(m.lastError)}
+          <Text color={theme.color(c.lastError ? 'bad' : 'plain')}>{c.lastError ?? m.none}</Text>
+        </Text>
+      ),
+    },
+    { prio: 8, key: 'rule', el: <Line tone="muted">{rule(tz ? `${m.log} · ${t(m.zone, { zone: tz })}` : m.log)}</Line> },
+  ];
+  // Keep at least one line of log when there is room for the essentials.
+  const room = Math.max(1, height >= 6 ? height - 1 : height);
+  const keep = new Set(
+    [...lines]
+      .sort((a, b) => a.prio - b.prio)
+      .slice(0, room)
+      .map((l) => l.key),
+  );
+  const shown = lines.filter((l) => keep.has(l.key));
+  const tailHeight = Math.max(0, height - shown.length);
+  const tail = snap.watchedId === c.id && tailHeight > 0 ? snap.log.slice(Math.max(0, snap.log.length - tailHeight)) : [];
 
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end">
-        <ProgressBar counts={n} width={barWidth} /> {pctText.padStart(5)} {fmt.num(n.sent)}/{fmt.num(n.total)}
-      </Text>
-      <Line>
-        {label(m.recipientStatus.sent)}
-        {fmt.num(n.sent)} · {label(m.recipientStatus.pending)}
-        {fmt.num(n.pending)} · {label(m.recipientStatus.sending)}
-        {fmt.num(n.sending)}
-      </Line>
-      <Text wrap="truncate-end">
-        {label(m.recipientStatus.failed)}
-        <Text color={theme.color(n.failed > 0 ? 'bad' : 'plain')}>{fmt.num(n.failed)}</Text> · {label(m.recipientStatus.in_doubt)}
-        <Text color={theme.color(n.in_doubt > 0 ? 'warn' : 'plain')} bold={n.in_doubt > 0}>
-          {fmt.num(n.in_doubt)}
-        </Text>{' '}
-        · {label(m.recipientStatus.suppressed)}
-        {fmt.num(n.suppressed)}
-      </Text>
-      <Line>{batchLine}</Line>
-      <Line>
-        {label(m.rate)}
-        {rateText} · {label(m.eta)}
-        {etaText}
-      </Line>
-      <Line>
-        {label(m.nextBatch)}
-        {nextLine}
-      </Line>
-      <Text wrap="truncate-end">
-        {label(m.sender)}
-        <Text color={theme.color(sender.kind === 'this' ? 'good' : sender.kind === 'other' ? 'accent' : 'plain')}>{senderLine}</Text>
-      </Text>
-      <Text wrap="truncate-end">
-        {label(m.lastError)}
-        <Text color={theme.color(c.lastError ? 'bad' : 'plain')}>{c.lastError ?? m.none}</Text>
-      </Text>
-      <Line tone="muted">{rule(tz ? `${m.log} · ${t(m.zone, { zone: tz })}` : m.log)}</Line>
-      {tail.length === 0 ? <Line tone="muted">{snap.watchedId === c.id ? m.logEmpty : ' '}</Line> : <LogLines lines={tail} tz={tz} now={now} />}
+      {shown.map((l) => (
+        <Row key={l.key}>{l.el}</Row>
+      ))}
+      {tailHeight > 0 &&
+        (tail.length === 0 ? (
+          <Row>
+            <Line tone="muted">{snap.watchedId === c.id ? m.logEmpty : ' '}</Line>
+          </Row>
+        ) : (
+          <LogLines lines={tail} tz={tz} now={now} />
+        ))}
     </Box>
   );
 }

@@ -5,7 +5,7 @@ import { nextText } from '../describe.js';
 import { t } from '../i18n.js';
 import { statusTone } from '../theme.js';
 import { useUi } from '../ui-context.js';
-import { Line, SplitLine, Tinted } from './Line.js';
+import { Line, Row, SplitLine, Tinted } from './Line.js';
 import { doneFraction, ProgressBar } from './ProgressBar.js';
 
 const ROWS_PER_CAMPAIGN = 2;
@@ -91,10 +91,12 @@ function CampaignRow({ s, snap, selected, width, now }: { s: CampaignSummary; sn
           </Text>
         }
       />
-      <Text wrap="truncate-end" color={theme.color(n.in_doubt > 0 ? 'warn' : 'muted')}>
-        {'    '}
-        {details.join(' · ')}
-      </Text>
+      <Row>
+        <Text wrap="truncate-end" color={theme.color(n.in_doubt > 0 ? 'warn' : 'muted')}>
+          {'    '}
+          {details.join(' · ')}
+        </Text>
+      </Row>
     </Box>
   );
 }

@@ -16,7 +16,7 @@ export function Line({ children, tone = 'plain', bold, dim }: { children?: React
 /** A line with a flexible left part (truncated first) and a right part kept whole. */
 export function SplitLine({ left, right }: { left: ReactNode; right: ReactNode }) {
   return (
-    <Box flexDirection="row" height={1} overflow="hidden">
+    <Box flexDirection="row" height={1} flexShrink={0} overflow="hidden">
       <Box flexGrow={1} flexShrink={1} overflow="hidden">
         {left}
       </Box>
@@ -34,5 +34,14 @@ export function Tinted({ tone, bold, children }: { tone: Tone; bold?: boolean; c
     <Text color={theme.color(tone)} bold={bold}>
       {children}
     </Text>
+  );
+}
+
+/** A one-line slot that never shrinks: when space runs out the screen is cut at the bottom, never overprinted. */
+export function Row({ children }: { children: ReactNode }) {
+  return (
+    <Box height={1} flexShrink={0} overflow="hidden">
+      {children}
+    </Box>
   );
 }

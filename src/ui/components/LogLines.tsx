@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { Row } from './Line.js';
 import type { LogLine } from '../controller.js';
 import { eventText } from '../event-text.js';
 import { levelTone } from '../theme.js';
@@ -10,9 +11,11 @@ export function LogLines({ lines, tz, now }: { lines: LogLine[]; tz: string | nu
   return (
     <Box flexDirection="column">
       {lines.map((l) => (
-        <Text key={l.key} wrap="truncate-end" color={theme.color(levelTone(l.level))}>
-          <Text color={theme.color('muted')}>{fmt.time(l.at, tz, now)}</Text> {eventText(l, m, fmt, tz, now)}
-        </Text>
+        <Row key={l.key}>
+          <Text wrap="truncate-end" color={theme.color(levelTone(l.level))}>
+            <Text color={theme.color('muted')}>{fmt.time(l.at, tz, now)}</Text> {eventText(l, m, fmt, tz, now)}
+          </Text>
+        </Row>
       ))}
     </Box>
   );
