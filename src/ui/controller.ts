@@ -122,6 +122,10 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private transportPromise: Promise<Transport> | null = null;
   private readonly engines = new Map<number, { engine: Engine; done: Promise<void> }>();
   private readonly meters = new Map<number, RateMeter>();
+  /** Who held the lease when an engine here found it taken (from its `lease_held` event). */
+  private readonly heldBy = new Map<number, string>();
+  /** Campaigns whose `s` is being handled (a second `s` meanwhile must not start a second engine). */
+  private readonly starting = new Set<number>();
 
   private pollTimer: NodeJS.Timeout | null = null;
   private quickTimer: NodeJS.Timeout | null = null;
@@ -390,8 +394,9 @@ export class TuiController extends EventEmitter<{ change: [] }> {
 
   /** `s`: start a draft or resume a paused campaign, and send it from this process. */
   async send(id: number): Promise<void> {
+    if (this.engines.has(id) || this.starting.has(id)) return this.notify({ code: 'already_running', id }, 'warn');
+    this.starting.add(id);
     try {
-      if (this.engines.has(id)) return this.notify({ code: 'already_running', id }, 'warn');
       const s = await this.summary(id);
       if (!s) return;
       const status = s.campaign.status;
@@ -412,6 +417,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     } catch (err) {
       this.fail(err);
     } finally {
+      this.starting.delete(id);
       void this.refresh();
     }
   }
@@ -426,7 +432,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       .then(([result]) => {
         if (!result) return;
         if (result.outcome === 'lease_held') {
-          const holder = (result.error ?? '').replace(/^being sent by /, '');
+          const holder = this.heldBy.get(id) ?? (result.error ?? '').replace(/^being sent by /, '');
           this.notify({ code: 'lease_held', id, holder }, 'warn');
         } else if (!(result.outcome === 'stopped' && this.disposedOrStopping)) {
           const level: EventLevel = result.outcome === 'unavailable' ? 'error' : result.outcome === 'completed' ? 'info' : 'warn';
@@ -458,6 +464,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
         this.pushLocal(e.campaignId, { at: e.at, level: 'info', type: 'waiting', data: { until: e.until, reason: e.reason }, message: '' });
         break;
       case 'lease_held':
+        this.heldBy.set(e.campaignId, e.holder);
         this.pushLocal(e.campaignId, { at: e.at, level: 'warn', type: 'lease_held', data: { holder: e.holder }, message: '' });
         break;
       case 'stopped':

@@ -111,12 +111,16 @@ export class RateMeter {
     if (this.samples.length > 600) this.samples.splice(0, this.samples.length - 600);
   }
 
-  /** Messages per minute over the last minute (or the time watched, when shorter); null before 2 s of samples. */
+  /**
+   * Messages sent in the last minute (a count, not an extrapolation: a batch of 50 that went out
+   * in two seconds reads 50/min for the next minute). Before a minute of watching, what was seen
+   * so far; null until there are two samples.
+   */
   perMinute(): number | null {
     const first = this.samples[0];
     const last = this.samples[this.samples.length - 1];
-    if (!first || !last || last.t - first.t < 2000) return null;
-    return ((last.sent - first.sent) * 60_000) / (last.t - first.t);
+    if (!first || !last || last === first) return null;
+    return last.sent - first.sent;
   }
 
   /** Observed ms per message while a batch is open. */

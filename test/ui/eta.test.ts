@@ -99,10 +99,12 @@ describe('rate meter', () => {
   it('messages per minute over the last minute, and the pace within batches', () => {
     const m = new RateMeter();
     expect(m.perMinute()).toBeNull();
-    for (let i = 0; i <= 10; i++) m.add(T0 + i * 1000, i * 5, true); // 5 a second
+    for (let i = 0; i <= 10; i++) m.add(T0 + i * 1000, i * 5, true); // 5 a second for 10 s
+    expect(m.perMinute()).toBe(50);
+    for (let i = 11; i <= 70; i++) m.add(T0 + i * 1000, i * 5, true); // a full minute more at that pace
     expect(m.perMinute()).toBe(300);
     expect(m.msPerMessage()).toBeCloseTo(200);
-    for (let i = 11; i <= 80; i++) m.add(T0 + i * 1000, 50, false); // then nothing
+    for (let i = 71; i <= 140; i++) m.add(T0 + i * 1000, 350, false); // then nothing
     expect(m.perMinute()).toBe(0);
   });
 });

@@ -48,6 +48,14 @@ describe('campaign list', () => {
     await h.waitFor('› #3 Autumn');
     await h.press('k', 'k', 'j');
     await h.waitFor('› #2 Winter news');
+    // Characters that arrive in one chunk (a paste, tmux send-keys "j Enter") are keys one by one.
+    await h.press('kj');
+    await h.press('k');
+    await h.waitFor('› #1 Spring sale');
+    await h.press('jj');
+    await h.waitFor('› #3 Autumn');
+    await h.press('k\r');
+    await h.waitFor('aremko-mail › #2 Winter news');
   });
 
   it('Enter opens the detail, Esc and q come back, q on the list quits', async () => {

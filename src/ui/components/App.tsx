@@ -195,7 +195,20 @@ export function App({ controller, dbLabel, quitSignal, onForceQuit, onExit }: Ap
     },
     [controller, dispatch, uiRef, requestQuit, onForceQuit, logPageSize, m],
   );
-  useInput(onKey, { isActive: Boolean(isRawModeSupported) });
+  // Ink hands a run of plain characters that arrive together (fast typing, a paste, tmux
+  // send-keys "j Enter") to the handler as one string: take them one key at a time.
+  const onInput = useCallback(
+    (input: string, key: Key) => {
+      if (input.length <= 1 || key.ctrl || key.meta || input.includes('\u001B')) return onKey(input, key);
+      for (const ch of input) {
+        const code = ch.codePointAt(0)!;
+        const single: Key = { ...key, return: ch === '\r' || ch === '\n', ctrl: code < 32 && ch !== '\r' && ch !== '\n', shift: /[A-Z]/.test(ch) };
+        onKey(single.ctrl ? String.fromCharCode(code + 96) : single.return ? '' : ch, single);
+      }
+    },
+    [onKey],
+  );
+  useInput(onInput, { isActive: Boolean(isRawModeSupported) });
 
   // ---- layout ---------------------------------------------------------------------------
   const keys = m.keys;
