@@ -113,7 +113,8 @@ describe.skipIf(!hasTmux)('the TUI in a real terminal (tmux, 80×24)', () => {
     await term.waitFor('aremko-mail › #1 Aremko Spa — demo');
     term.keys('s');
     // The first batch (50) goes out at once; then the 30 s interval counts down.
-    screen = await term.waitFor(/Next batch: in 0:[0-2]\d/, 60_000);
+    screen = await term.waitFor(/batch 1 finished; next at/, 60_000);
+    screen = await term.waitFor(/Next batch: in 0:[0-2]\d/);
     expect(screen).toMatch(/sent: 50 · pending: 70/);
     expect(screen).toContain('Sending: this window');
     expect(screen).toMatch(/batch 1 finished; next at/);
@@ -154,7 +155,7 @@ describe.skipIf(!hasTmux)('the TUI in a real terminal (tmux, 80×24)', () => {
     term2.keys('Enter');
     await term2.waitFor('aremko-mail › #1 Aremko Spa — demo');
     term2.keys('s');
-    await term2.waitFor(/Próximo lote: en 0:[0-2]\d/, 60_000);
+    await term2.waitFor(/lote 1 terminado; el próximo a las/, 60_000);
     expect(term2.capture()).toContain('Envía: esta ventana');
 
     const paused = await runCli(['--db', db2, 'pause', '1']);

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'react';
  * otherwise: a screen with nothing counting down costs no timer at all.
  */
 export function useNow(active: boolean, periodMs = 1000): number {
-  const [now, setNow] = useState(() => Date.now());
+  const [now, setNow] = useState(0);
   useEffect(() => {
     if (!active) return;
     let timer: NodeJS.Timeout;
@@ -18,5 +18,9 @@ export function useNow(active: boolean, periodMs = 1000): number {
     timer = setTimeout(tick, periodMs - (Date.now() % periodMs) + 5);
     return () => clearTimeout(timer);
   }, [active, periodMs]);
-  return active ? now : Date.now();
+  void now;
+  // Always the real time: the tick only makes the re-render happen. (The tick's own value can be
+  // up to a second old when fresh data re-renders in between, and a due time just written would
+  // then read as "in 0:01".)
+  return Date.now();
 }
