@@ -1,12 +1,83 @@
+import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { UserError } from '../../core/types.js';
-import type { GlobalArgs } from '../context.js';
+import { ADDRESS_COLUMNS, type FileFormat, importRecipients, type InvalidLine } from '../../core/import.js';
+import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
 
-// PLACEHOLDER: being written in this session; replaced before it is committed.
-export const importCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'import',
-  describe: '(being built)',
-  handler: () => {
-    throw new UserError('import is not built yet');
-  },
+/** Invalid lines shown in text output; --json lists them all. */
+const INVALID_SHOWN = 20;
+
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** "Windows-1252, ";"-separated, address column "correo"", for the summary line. */
+export function describeFormat(file: string, format: FileFormat): string {
+  const encoding = format.encoding === 'utf-8' ? 'UTF-8' : 'Windows-1252';
+  if (format.addressColumn === null) return `${basename(file)}: ${encoding}, one address per line`;
+  const delimiter = format.delimiter === '\t' ? 'tab' : `"${format.delimiter}"`;
+  return `${basename(file)}: ${encoding}, ${delimiter}-separated, address column "${format.addressColumn}"`;
+}
+
+/** The first invalid lines, one per line, then how many more there are. */
+export function invalidLines(invalid: InvalidLine[]): string {
+  const shown = invalid.slice(0, INVALID_SHOWN).map((i) => `  line ${i.line}: ${JSON.stringify(i.value)}: ${i.reason}\n`);
+  if (invalid.length > INVALID_SHOWN) shown.push(`  … and ${invalid.length - INVALID_SHOWN} more; use --json for all\n`);
+  return shown.join('');
+}
+
+/** Shared by `import` and `suppress import`: how the file is read and what the exit codes mean. */
+export const FILE_RULES =
+  'A CSV file needs a header row; header names are trimmed and lower-cased. The address column is ' +
+  `the one named ${ADDRESS_COLUMNS.join(', ')} (in any case), or the one --email-column names. The ` +
+  'delimiter (, ; or tab) is taken from the header line and the encoding is detected: UTF-8 with ' +
+  'or without BOM, otherwise Windows-1252 (Excel). CRLF or LF line ends; quoted fields may span ' +
+  'lines. Addresses are trimmed and compared without regard to case; invalid ones are skipped and ' +
+  'listed with their line number (the header is line 1).';
+
+interface ImportArgs extends GlobalArgs {
+  campaign: string;
+  file: string;
+  'email-column'?: string;
+}
+
+export const importCommand: CommandModule<GlobalArgs, ImportArgs> = {
+  command: 'import <campaign> <file>',
+  describe: "add a CSV file's recipients to a campaign",
+  builder: (y) =>
+    withJson(y)
+      .positional('campaign', { type: 'string', describe: 'campaign id' })
+      .positional('file', { type: 'string', describe: 'CSV file with a header row' })
+      .option('email-column', { type: 'string', describe: 'name of the address column, if it is not email, correo, e-mail or mail' })
+      .example('$0 import 3 clientes.csv', 'import an export (e.g. Excel, ";"-separated, Windows-1252)')
+      .example('$0 import 3 crm.csv --email-column "Correo personal" --json', 'name the address column; print JSON')
+      .epilogue(
+        FILE_RULES +
+          '\n\nEvery column becomes a template field, e.g. {{nombre}}, besides {{email}}. New addresses are ' +
+          'imported as pending, addresses on the suppression list as suppressed; addresses already in ' +
+          'the campaign or earlier in the file count as duplicates. Campaigns that are draft, sending ' +
+          'or paused take new recipients; a completed one goes back to sending when new pending ' +
+          'recipients arrive; a cancelled one refuses.\n\n' +
+          'The whole file is one transaction: a file that is not CSV (binary, no address column, cut ' +
+          'off inside a quoted field) imports nothing, and the error names the line.\n\n' +
+          'JSON: {"imported": n, "duplicates": n, "suppressed": n, "invalid": [{"line": n, "value": s, "reason": s}]}\n\n' +
+          'Exit codes: 0 imported (invalid lines are reported, not fatal); 1 the campaign does not exist ' +
+          'or is cancelled, or the file is not CSV: nothing imported; 2 bad usage, or the file cannot ' +
+          'be opened (missing, a folder, no permission).',
+      ) as any,
+  handler: (a) =>
+    withStore(
+      a,
+      async (store) => {
+        const id = parseId(a.campaign);
+        const report = await importRecipients(store, id, a.file, { emailColumn: a['email-column'], now: now() });
+        const { imported, duplicates, suppressed, invalid } = report;
+        if (a.json) return printJson({ imported, duplicates, suppressed, invalid });
+        process.stdout.write(
+          `campaign ${id}: imported ${plural(imported, 'new recipient')}, ${plural(duplicates, 'duplicate')} skipped, ` +
+            `${suppressed} suppressed, ${plural(invalid.length, 'invalid line')} skipped ` +
+            `(${describeFormat(a.file, report.format)})\n` +
+            invalidLines(invalid),
+        );
+        if (report.reopened) process.stdout.write(`campaign ${id} was completed: it is sending again for its new recipients\n`);
+      },
+      { mustExist: true },
+    ),
 };
