@@ -1,18 +1,26 @@
-/** Campaign creation and the state machine's rules (who may go where, and why not). */
-import { IANAZone } from 'luxon';
+/**
+ * Campaign creation and the state machine's rules (who may go where, and why not).
+ * Kept light to load: `status`, `pause` and friends import it, so templates (Handlebars,
+ * html-to-text) and time zones (luxon) are loaded only by the functions that need them.
+ */
+import { createRequire } from 'node:module';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
-import validator from 'validator';
+import type { IsEmailOptions } from 'validator/lib/isEmail.js';
 import type { Store } from './store.js';
-import { compileTemplates } from './templates.js';
 import type { Campaign, CampaignSettings, CampaignStatus } from './types.js';
 import { UserError } from './types.js';
 
+// validator's own module for this one check: the whole package costs ~80 ms of start-up.
+// It is CommonJS with its function on `default`.
+const isEmail: (address: string, options?: IsEmailOptions) => boolean = createRequire(import.meta.url)('validator/lib/isEmail').default;
+
 export function isValidAddress(address: string): boolean {
-  return validator.isEmail(address, { allow_display_name: false, require_tld: true, allow_ip_domain: false });
+  return isEmail(address, { allow_display_name: false, require_tld: true, allow_ip_domain: false });
 }
 
 /** Checks everything an operator can get wrong before anything is stored. */
-export function validateSettings(s: CampaignSettings): void {
+export async function validateSettings(s: CampaignSettings): Promise<void> {
+  const [{ IANAZone }, { compileTemplates }] = await Promise.all([import('luxon'), import('./templates.js')]);
   const usage = (m: string) => new UserError(m, 2);
   if (!s.name.trim()) throw usage('--name: must not be empty');
   const from = addressparser(s.from, { flatten: true });
@@ -32,7 +40,7 @@ export function validateSettings(s: CampaignSettings): void {
 }
 
 export async function createCampaign(store: Store, s: CampaignSettings, now: number): Promise<Campaign> {
-  validateSettings(s);
+  await validateSettings(s);
   return store.createCampaign(s, now);
 }
 
@@ -62,6 +70,7 @@ export async function startCampaign(store: Store, id: number, now: number): Prom
   if (c.status !== 'draft') throw new UserError(`cannot start campaign ${id}: it is ${c.status} (start works on draft${c.status === 'paused' ? '; use resume' : ''})`);
   const summary = (await store.summaries([id]))[0]!;
   if (summary.counts.pending === 0) throw new UserError(`cannot start campaign ${id}: it has no pending recipients (import some: aremko-mail import ${id} <file.csv>)`);
+  const { compileTemplates } = await import('./templates.js');
   const fields = compileTemplates(c).fields.filter((f) => f !== 'email');
   const missing = await store.missingFields(id, fields);
   if (missing.size > 0) {

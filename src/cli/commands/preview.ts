@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { requireCampaign } from '../../core/campaigns.js';
-import { MessageBuilder, type OutgoingMessage } from '../../core/message.js';
+import type { OutgoingMessage } from '../../core/message.js';
 import type { Store } from '../../core/store.js';
 import type { Campaign, Recipient } from '../../core/types.js';
 import { UserError } from '../../core/types.js';
@@ -63,6 +63,8 @@ export const previewCommand: CommandModule<GlobalArgs, PreviewArgs> = {
       async (store) => {
         const campaign = await requireCampaign(store, parseId(a.id));
         const recipient = await chooseRecipient(store, campaign, a.email);
+        // nodemailer and the template engines load only for the commands that render.
+        const { MessageBuilder } = await import('../../core/message.js');
         const message = await new MessageBuilder(campaign).build(recipient);
         const headers = readableHeaders(campaign, message);
         if (a.json) {

@@ -1,9 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { resolveTransportUrl } from '../../core/config.js';
 import { parseDuration } from '../../core/duration.js';
-import { type CampaignRunResult, Engine } from '../../core/engine.js';
+import type { CampaignRunResult } from '../../core/engine.js';
 import { jsonLine, textLine } from '../../core/event-log.js';
-import { createTransport, parseTransportUrl } from '../../core/transport.js';
 import { ConfigError, UserError } from '../../core/types.js';
 import { type GlobalArgs, parseId, withStore } from '../context.js';
 
@@ -43,6 +42,11 @@ export async function runHandler(a: RunArgs): Promise<void> {
   await withStore(a, async (store) => {
     if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
     if (a.campaign !== undefined && a.auto) throw new ConfigError('use either --campaign <id> or --auto, not both');
+    // The engine pulls in nodemailer and the template engines: loaded only by commands that send.
+    const [{ Engine }, { createTransport, parseTransportUrl }] = await Promise.all([
+      import('../../core/engine.js'),
+      import('../../core/transport.js'),
+    ]);
     const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDuration(a['max-runtime'], '--max-runtime') * 1000 : null;
     const config = parseTransportUrl(resolveTransportUrl(a.transport));
 

@@ -1,8 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { isValidAddress, requireCampaign } from '../../core/campaigns.js';
 import { resolveTransportUrl } from '../../core/config.js';
-import { MessageBuilder } from '../../core/message.js';
-import { createTransport, parseTransportUrl } from '../../core/transport.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, parseId, printJson, withJson, withStore } from '../context.js';
 
@@ -23,6 +21,10 @@ export const sendTestCommand: CommandModule<GlobalArgs, SendTestArgs> = {
       .option('email', { type: 'string', describe: 'render with this recipient\'s fields (default: the first recipient)' }) as any,
   handler: (a) =>
     withStore(a, async (store) => {
+      const [{ MessageBuilder }, { createTransport, parseTransportUrl }] = await Promise.all([
+        import('../../core/message.js'),
+        import('../../core/transport.js'),
+      ]);
       const campaign = await requireCampaign(store, parseId(a.id));
       if (!isValidAddress(a.to)) throw new UserError(`--to: "${a.to}" is not an email address`, 2);
       const config = parseTransportUrl(resolveTransportUrl(a.transport));
