@@ -18,6 +18,17 @@ export function isValidAddress(address: string): boolean {
   return isEmail(address, { allow_display_name: false, require_tld: true, allow_ip_domain: false });
 }
 
+/** Names of the address column in an imported CSV, compared without case. */
+export const ADDRESS_COLUMNS = ['email', 'correo', 'e-mail', 'mail'] as const;
+
+/** Why an address cannot be used, or null when it can. */
+export function addressProblem(address: string): string | null {
+  if (address === '') return 'empty';
+  if (!address.includes('@')) return 'no @';
+  if (!isValidAddress(address)) return 'not a valid address';
+  return null;
+}
+
 /** Checks everything an operator can get wrong before anything is stored. */
 export async function validateSettings(s: CampaignSettings): Promise<void> {
   const [{ IANAZone }, { compileTemplates }] = await Promise.all([import('luxon'), import('./templates.js')]);

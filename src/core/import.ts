@@ -13,12 +13,11 @@ import iconv from 'iconv-lite';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream';
-import { isValidAddress, requireCampaign } from './campaigns.js';
+import { ADDRESS_COLUMNS, addressProblem, requireCampaign } from './campaigns.js';
 import type { ImportCounts, StagedRecipient, Store } from './store.js';
 import { ConfigError, UserError } from './types.js';
 
 /** Header names (trimmed, lower-cased) taken as the address column. */
-export const ADDRESS_COLUMNS = ['email', 'correo', 'e-mail', 'mail'] as const;
 
 const DELIMITERS = [',', ';', '\t'] as const;
 /**
@@ -60,13 +59,6 @@ export interface AddressFile {
 }
 
 /** Why an address (already trimmed) cannot be used, or null if it can. */
-export function addressProblem(address: string): string | null {
-  if (address === '') return 'empty';
-  if (!address.includes('@')) return 'no @';
-  if (!isValidAddress(address)) return 'not a valid address';
-  return null;
-}
-
 const normaliseName = (name: string) => name.trim().toLowerCase();
 
 function notReadable(path: string, err: NodeJS.ErrnoException): ConfigError {

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { ADDRESS_COLUMNS, type FileFormat, importRecipients, type InvalidLine } from '../../core/import.js';
+import { ADDRESS_COLUMNS } from '../../core/campaigns.js';
+import type { FileFormat, InvalidLine } from '../../core/import.js';
 import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
 
 /** Invalid lines shown in text output; --json lists them all. */
@@ -67,6 +68,8 @@ export const importCommand: CommandModule<GlobalArgs, ImportArgs> = {
       a,
       async (store) => {
         const id = parseId(a.campaign);
+        // csv-parse and iconv-lite load only for this command.
+        const { importRecipients } = await import('../../core/import.js');
         const report = await importRecipients(store, id, a.file, { emailColumn: a['email-column'], now: now() });
         const { imported, duplicates, suppressed, invalid } = report;
         if (a.json) return printJson({ imported, duplicates, suppressed, invalid });

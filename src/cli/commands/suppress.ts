@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { addressProblem, importSuppressions } from '../../core/import.js';
+import { addressProblem } from '../../core/campaigns.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, now, printJson, withJson, withStore } from '../context.js';
 import { describeFormat, FILE_RULES, invalidLines, plural } from './import.js';
@@ -109,6 +109,7 @@ const importFile: CommandModule<GlobalArgs, ImportArgs> = {
   handler: (a) =>
     withStore(a, async (store) => {
       const reason = requireReason(a.reason);
+      const { importSuppressions } = await import('../../core/import.js');
       const report = await importSuppressions(store, a.file, { reason, emailColumn: a['email-column'], now: now() });
       const { added, duplicates, invalid } = report;
       if (a.json) return printJson({ added, duplicates, invalid });
