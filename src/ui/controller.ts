@@ -60,8 +60,6 @@ export interface CampaignStats {
 
 export interface Snapshot {
   loaded: boolean;
-  /** When the store was last read. */
-  polledAt: number;
   campaigns: CampaignSummary[];
   /** Engines running in this process, by campaign id. */
   runs: Record<number, RunInfo>;
@@ -104,8 +102,15 @@ async function defaultMakeTransport(url: string): Promise<Transport> {
   return createTransport(parseTransportUrl(url));
 }
 
-function parseData(e: StoredEvent): Record<string, unknown> {
-  return e.data && typeof e.data === 'object' ? e.data : {};
+function toLine(e: StoredEvent): LogLine {
+  return {
+    key: `e${e.id}`,
+    at: e.at,
+    level: e.level,
+    type: e.type,
+    data: e.data && typeof e.data === 'object' ? e.data : {},
+    message: e.message,
+  };
 }
 
 export class TuiController extends EventEmitter<{ change: [] }> {
@@ -151,7 +156,6 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     this.makeTransport = options.makeTransport ?? defaultMakeTransport;
     this.snapshot = {
       loaded: false,
-      polledAt: 0,
       campaigns: [],
       runs: {},
       ownerName: `${hostname()}:${process.pid}`,
@@ -301,7 +305,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
         msPerMessage: pace === null ? null : Math.round(pace),
       };
     }
-    const patch: Partial<Snapshot> = { loaded: true, polledAt: now, campaigns, stats, fatal: null };
+    const patch: Partial<Snapshot> = { loaded: true, campaigns, stats, fatal: null };
 
     const id = this.snapshot.watchedId;
     if (id !== null) {
@@ -318,15 +322,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       }
       if (fresh.length > 0) {
         this.lastEventId = fresh[fresh.length - 1]!.id;
-        const lines = fresh.map<LogLine>((e) => ({
-          key: `e${e.id}`,
-          at: e.at,
-          level: e.level,
-          type: e.type,
-          data: parseData(e),
-          message: e.message,
-        }));
-        log = mergeLines(log, lines);
+        log = mergeLines(log, fresh.map(toLine));
         if (log.length > this.logLimit) {
           log = log.slice(log.length - this.logLimit);
           truncated = true;
@@ -349,15 +345,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       if (this.disposed || this.snapshot.watchedId !== id) return;
       const total = rows.length;
       this.lastEventId = rows[rows.length - 1]?.id ?? 0;
-      const lines = rows.map<LogLine>((e) => ({
-        key: `e${e.id}`,
-        at: e.at,
-        level: e.level,
-        type: e.type,
-        data: parseData(e),
-        message: e.message,
-      }));
-      this.update({ log: mergeLines(this.snapshot.log, lines), logTruncated: total >= this.logLimit });
+      this.update({ log: mergeLines(this.snapshot.log, rows.map(toLine)), logTruncated: total >= this.logLimit });
       void this.refresh();
     })().catch((err) => this.update({ fatal: (err as Error).message }));
   }

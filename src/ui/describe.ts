@@ -25,15 +25,15 @@ export function senderText(sender: Sender, m: Messages): string {
 
 /** "next batch in 0:27" / "next batch due now" / "sending: this window" for the list's second line. */
 export function nextText(s: CampaignSummary, snap: Snapshot, now: number, m: Messages, fmt: Formatter): string | null {
-  const sender = senderOf(s, snap, now);
   const c = s.campaign;
   if (c.status !== 'sending') return null;
+  const sender = senderOf(s, snap, now);
+  const by = sender.kind === 'none' ? null : t(m.sendingBy, { who: sender.kind === 'this' ? m.thisWindow : sender.owner });
   if (c.batchClaimed === 0 && c.nextBatchAt !== null && c.nextBatchAt > now) {
     const next = t(m.nextBatchIn, { d: fmt.countdown(c.nextBatchAt - now) });
-    return sender.kind === 'none' ? next : `${next} · ${t(m.sendingBy, { who: sender.kind === 'this' ? m.thisWindow : sender.owner })}`;
+    return by ? `${next} · ${by}` : next;
   }
-  if (sender.kind !== 'none') return t(m.sendingBy, { who: sender.kind === 'this' ? m.thisWindow : sender.owner });
-  return m.nextBatchNow;
+  return by ?? m.nextBatchNow;
 }
 
 export function noticeText(n: Notice, m: Messages, fmt: Formatter): string {

@@ -96,12 +96,16 @@ export async function runTui(a: TuiArgs): Promise<void> {
     process.exit(1);
   };
 
+  // Removed again once the TUI is gone, except 'exit' (restore() is idempotent).
+  const handlers: [string, (...args: any[]) => void][] = [
+    ['SIGTERM', onSignal],
+    ['SIGHUP', onSignal],
+    ['SIGINT', onSignal],
+    ['uncaughtException', onCrash],
+    ['unhandledRejection', onCrash],
+  ];
   process.on('exit', onExit);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  process.on('SIGINT', onSignal);
-  process.on('uncaughtException', onCrash);
-  process.on('unhandledRejection', onCrash);
+  for (const [event, fn] of handlers) process.on(event, fn);
   stdout.on('error', onStdoutError);
   stdout.write(ENTER_ALT_SCREEN);
 
@@ -135,11 +139,7 @@ export async function runTui(a: TuiArgs): Promise<void> {
     await controller.dispose().catch(() => undefined);
     await store.close();
     restore();
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
-    process.off('SIGINT', onSignal);
-    process.off('uncaughtException', onCrash);
-    process.off('unhandledRejection', onCrash);
+    for (const [event, fn] of handlers) process.off(event, fn);
     stdout.off('error', onStdoutError);
   }
   process.exitCode = code;
