@@ -3,8 +3,9 @@
  * message should go out — accounting for batch intervals, the rate limit and the send window.
  * Pure functions over what the store reports; no I/O.
  */
-import { inWindow, nextWindowStart } from '../core/schedule.js';
-import type { Campaign, StatusCounts } from '../core/types.js';
+import { DateTime } from 'luxon';
+import { nextWindowStart } from '../core/schedule.js';
+import type { Campaign, SendWindow, StatusCounts } from '../core/types.js';
 
 export interface BatchInfo {
   /** The batch open now, or the next one to start. */
@@ -54,19 +55,14 @@ export function estimateFinish({ campaign: c, counts, now, msPerMessage }: EtaIn
   // The last `rate.count` send times, oldest first (history before now is unknown: assume none).
   const ring: number[] = [];
   const rateCount = c.rate?.count ?? 0;
-  const zone = c.window && c.timeZone ? c.timeZone : null;
+  const zoneWindow = c.window && c.timeZone ? new WindowClock(c.window, c.timeZone) : null;
 
   let t = now;
   let last = now;
-  // Windows are whole minutes: once a time is known to be inside, the next minute needs no check.
-  let insideUntil = -Infinity;
   const sendOne = () => {
     let at = t;
     if (rateCount > 0 && ring.length >= rateCount) at = Math.max(at, ring[ring.length - rateCount]! + windowMs);
-    if (zone && c.window && at >= insideUntil) {
-      if (!inWindow(at, c.window, zone)) at = nextWindowStart(at, c.window, zone);
-      insideUntil = at + 60_000 - (at % 60_000);
-    }
+    if (zoneWindow) at = zoneWindow.next(at);
     if (rateCount > 0) {
       ring.push(at);
       if (ring.length > rateCount * 2) ring.splice(0, ring.length - rateCount);
@@ -86,6 +82,57 @@ export function estimateFinish({ campaign: c, counts, now, msPerMessage }: EtaIn
     if (remaining <= 0) return last;
     inBatch = 0;
     t = t + c.intervalSeconds * 1000;
+  }
+}
+
+const minutesOf = (hhmm: string) => {
+  const [h, m] = hhmm.split(':').map(Number);
+  return h! * 60 + m!;
+};
+
+/**
+ * The send window by arithmetic: the zone's UTC offset is looked up (luxon) once per UTC hour and
+ * cached, so simulating 100,000 messages costs a few hundred lookups, not one per message.
+ */
+export class WindowClock {
+  private readonly start: number;
+  private readonly end: number;
+  private readonly offsets = new Map<number, number>();
+
+  constructor(
+    private readonly window: SendWindow,
+    private readonly zone: string,
+  ) {
+    this.start = minutesOf(window.start);
+    this.end = minutesOf(window.end);
+  }
+
+  private offset(t: number): number {
+    const hour = Math.floor(t / 3_600_000);
+    let offset = this.offsets.get(hour);
+    if (offset === undefined) {
+      offset = DateTime.fromMillis(t, { zone: this.zone }).offset;
+      this.offsets.set(hour, offset);
+    }
+    return offset;
+  }
+
+  private localMinute(t: number): number {
+    return (((Math.floor(t / 60_000) + this.offset(t)) % 1440) + 1440) % 1440;
+  }
+
+  private inside(minute: number): boolean {
+    return this.start < this.end ? minute >= this.start && minute < this.end : minute >= this.start || minute < this.end;
+  }
+
+  /** `t` if inside the window, else when it next opens. */
+  next(t: number): number {
+    const minute = this.localMinute(t);
+    if (this.inside(minute)) return t;
+    const wait = (this.start - minute + 1440) % 1440 || 1440;
+    const candidate = t - (t % 60_000) + wait * 60_000;
+    // Across a DST change the arithmetic misses by the shift: let luxon settle it (rare).
+    return this.offset(candidate) === this.offset(t) ? candidate : nextWindowStart(t, this.window, this.zone);
   }
 }
 
