@@ -165,7 +165,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     if (!lease.acquired) {
       await this.emitEvent(
         { type: 'lease_held', at: now, campaignId, holder: lease.holder.owner, expiresAt: lease.holder.expiresAt },
-        false,
+        true,
       );
       return { ...result, outcome: 'lease_held', error: `being sent by ${lease.holder.owner}` };
     }
@@ -188,6 +188,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     }
     const after = await this.store.getCampaign(campaignId);
     result.status = after?.status ?? null;
+    const { outcome, sent, failed, retried, inDoubt } = result;
+    await this.emitEvent({ type: 'run_ended', at: this.clock.now(), campaignId, outcome, sent, failed, retried, inDoubt }, true);
     return result;
   }
 
@@ -350,7 +352,7 @@ class CampaignLoop {
         await this.drain();
         this.result.outcome =
           claim.status === 'completed' ? 'completed' : claim.status === 'paused' ? 'paused' : claim.status === 'cancelled' ? 'cancelled' : 'not_sending';
-        await x.emit({ type: 'stopped', at: x.clock.now(), campaignId: this.id, status: claim.status }, false);
+        await x.emit({ type: 'stopped', at: x.clock.now(), campaignId: this.id, status: claim.status }, true);
         return true;
       case 'lost_lease':
         await this.drain();
@@ -435,7 +437,7 @@ class CampaignLoop {
   private async announceWait(until: number, reason: 'interval' | 'rate' | 'window' | 'retry', now: number): Promise<void> {
     if (this.lastWait && this.lastWait.until === until && this.lastWait.reason === reason) return;
     this.lastWait = { until, reason };
-    await this.x.emit({ type: 'waiting', at: now, campaignId: this.id, until, reason }, false);
+    await this.x.emit({ type: 'waiting', at: now, campaignId: this.id, until, reason }, true);
   }
 
   private async renewIfDue(now: number): Promise<boolean> {

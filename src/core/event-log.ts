@@ -5,6 +5,16 @@ import type { EventLevel } from './types.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const RUN_OUTCOME: Record<string, string> = {
+  completed: 'campaign completed',
+  paused: 'campaign paused',
+  cancelled: 'campaign cancelled',
+  deadline: 'nothing more due before --max-runtime',
+  stopped: 'stopped by signal or operator',
+  lease_lost: 'lease lost',
+  unavailable: 'mail server unavailable',
+};
+
 export function describe(e: EngineEvent): { level: EventLevel; message: string } {
   switch (e.type) {
     case 'lease_acquired':
@@ -43,6 +53,11 @@ export function describe(e: EngineEvent): { level: EventLevel; message: string }
       return { level: 'info', message: `stopped: campaign is ${e.status}` };
     case 'completed':
       return { level: 'info', message: `campaign completed: ${e.counts.sent} sent, ${e.counts.failed} failed, ${e.counts.in_doubt} in doubt` };
+    case 'run_ended':
+      return {
+        level: e.outcome === 'unavailable' ? 'error' : 'info',
+        message: `run ended (${RUN_OUTCOME[e.outcome] ?? e.outcome}): ${e.sent} sent, ${e.failed} failed, ${e.retried} to retry, ${e.inDoubt} in doubt`,
+      };
     case 'transport_error':
       return { level: 'error', message: `mail server unavailable: ${e.error}; nothing marked failed` };
   }

@@ -23,6 +23,8 @@ export type EngineEvent =
   | (Base & { type: 'waiting'; until: number; reason: 'interval' | 'rate' | 'window' | 'retry' | 'deadline' })
   | (Base & { type: 'stopped'; status: string })
   | (Base & { type: 'completed'; counts: Record<RecipientStatus | 'total', number> })
-  | (Base & { type: 'transport_error'; error: string });
+  | (Base & { type: 'transport_error'; error: string })
+  /** This runner is done with the campaign: why, and what it did. */
+  | (Base & { type: 'run_ended'; outcome: string; sent: number; failed: number; retried: number; inDoubt: number });
 
 export type EngineEventType = EngineEvent['type'];
