@@ -206,6 +206,10 @@ export class SqliteStore implements Store {
            claim_token = @token, batch = @batch WHERE id = @id AND status = 'pending'`,
       ),
       countBatch: p(`UPDATE campaigns SET batch_claimed = batch_claimed + ? WHERE id = ?`),
+      uncountBatch: p(
+        `UPDATE campaigns SET batch_claimed = max(batch_claimed - 1, 0)
+         WHERE id = (SELECT campaign_id FROM recipients WHERE id = ?)`,
+      ),
       // the oldest attempt among the newest `n` inside the window: when it leaves, one more may go.
       rateEdge: p(
         `SELECT last_attempt_at AS at FROM recipients WHERE campaign_id = ? AND last_attempt_at > ?
@@ -644,6 +648,8 @@ export class SqliteStore implements Store {
       refund: u.refundAttempt ? 1 : 0,
     }).changes;
     if (changed === 0) return false;
+    // A claim that never reached the server does not use up a place in its batch either.
+    if (u.refundAttempt) this.s.uncountBatch.run(r.recipientId);
     if (u.suppress) {
       const row = this.s.recipientById.get(r.recipientId) as Row;
       this.s.suppress.run(row.email, u.suppress, r.event.at);

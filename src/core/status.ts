@@ -51,7 +51,11 @@ export function statusLine(s: CampaignSummary, now: number): string {
   if (n.failed) parts.push(`${n.failed} failed`);
   if (n.in_doubt) parts.push(`${n.in_doubt} IN DOUBT (see: aremko-mail resolve ${c.id})`);
   if (n.suppressed) parts.push(`${n.suppressed} suppressed`);
-  parts.push(`batch ${c.batchesSent}${c.batchClaimed ? ' (+1 open)' : ''}`);
+  parts.push(
+    c.batchClaimed
+      ? `batch ${c.batchesSent + 1} in progress (${c.batchClaimed}/${c.batchSize} claimed)`
+      : `${c.batchesSent} batch${c.batchesSent === 1 ? '' : 'es'} done`,
+  );
   if (s.lease && s.lease.expiresAt > now) parts.push(`sending now by ${s.lease.owner}`);
   else if (c.status === 'sending' && c.nextBatchAt !== null)
     parts.push(c.nextBatchAt > now ? `next batch ${new Date(c.nextBatchAt).toISOString()}` : 'next batch due now');

@@ -132,6 +132,17 @@ describe('store units of work', () => {
     expect(early).toEqual({ kind: 'wait', until: T0 + 601_000, reason: 'interval' });
   });
 
+  it('a refunded claim (server never reached) gives back its attempt and its place in the batch', async () => {
+    const id = await sendingCampaign(3, { batchSize: 10 });
+    await store.acquireLease(id, me, T0, 60_000, never);
+    const a = await store.claimNext(id, me.token, T0);
+    await store.claimNext(id, me.token, T0);
+    if (a.kind !== 'claimed') throw new Error();
+    await store.recordResult(a.recipient.id, me.token, { status: 'pending', refundAttempt: true, lastError: 'unreachable' }, { campaignId: id, at: T0, level: 'error', type: 'transport_error', message: '' });
+    expect((await store.getCampaign(id))!.batchClaimed).toBe(1);
+    expect(await store.getRecipient(id, a.recipient.email)).toMatchObject({ status: 'pending', attempts: 0, lastAttemptAt: null });
+  });
+
   it('honours pause and cancel written by anyone before the next claim', async () => {
     const id = await sendingCampaign(3);
     await store.acquireLease(id, me, T0, 60_000, never);
