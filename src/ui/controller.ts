@@ -24,7 +24,7 @@ import { RateMeter } from './eta.js';
 import { hostname } from 'node:os';
 
 export interface LogLine {
-  /** Unique and stable: `e<id>` for stored events, `l<n>` for local ones. */
+  /** Unique and stable: `e<id>` (every line is a stored event; the engine stores its decisions). */
   key: string;
   at: number;
   level: EventLevel;
@@ -142,7 +142,6 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private started = false;
   private disposed = false;
   private lastEventId = 0;
-  private localSeq = 0;
   /** Emits published (for tests and the render-cap check). */
   emits = 0;
 
@@ -317,7 +316,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       if (fresh.length === TAIL_BATCH) {
         // Far behind (a fast send): the newest lines are what matters.
         fresh = await this.store.listEvents(watched, { limit: this.logLimit });
-        log = log.filter((l) => l.key.startsWith('l') && l.at >= (fresh[0]?.at ?? 0));
+        log = [];
         truncated = true;
       }
       if (fresh.length > 0) {
@@ -348,13 +347,6 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       this.update({ log: mergeLines(this.snapshot.log, rows.map(toLine)), logTruncated: total >= this.logLimit });
       void this.refresh();
     })().catch((err) => this.update({ fatal: (err as Error).message }));
-  }
-
-  private pushLocal(campaignId: number, line: Omit<LogLine, 'key'>): void {
-    if (this.snapshot.watchedId !== campaignId) return;
-    let log = mergeLines(this.snapshot.log, [{ ...line, key: `l${++this.localSeq}` }]);
-    if (log.length > this.logLimit) log = log.slice(log.length - this.logLimit);
-    this.update({ log });
   }
 
   // ---- actions ------------------------------------------------------------------------------
@@ -449,14 +441,9 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     switch (e.type) {
       case 'waiting':
         this.update({ waits: { ...this.snapshot.waits, [e.campaignId]: { until: e.until, reason: e.reason } } });
-        this.pushLocal(e.campaignId, { at: e.at, level: 'info', type: 'waiting', data: { until: e.until, reason: e.reason }, message: '' });
         break;
       case 'lease_held':
         this.heldBy.set(e.campaignId, e.holder);
-        this.pushLocal(e.campaignId, { at: e.at, level: 'warn', type: 'lease_held', data: { holder: e.holder }, message: '' });
-        break;
-      case 'stopped':
-        this.pushLocal(e.campaignId, { at: e.at, level: 'info', type: 'stopped', data: { status: e.status }, message: '' });
         break;
       case 'batch_started':
       case 'sent':
@@ -556,7 +543,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   }
 }
 
-/** Appends lines, keeping time order (local lines may arrive before older stored ones). */
+/** Appends lines not seen yet, keeping time order. */
 function mergeLines(log: LogLine[], lines: LogLine[]): LogLine[] {
   if (lines.length === 0) return log;
   const seen = new Set(log.map((l) => l.key));

@@ -45,7 +45,7 @@ export function eventText(line: LogLine, m: Messages, fmt: Formatter, tz: string
     case 'transport_error':
       return t(ev.transport_error, { error: str(d.error) });
     case 'run_ended':
-      return t(ev.run_ended, { outcome: str(d.outcome), sent: fmt.num(num(d.sent)), failed: fmt.num(num(d.failed)), inDoubt: fmt.num(num(d.inDoubt)) });
+      return t(ev.run_ended, { outcome: statusWord(m, d.outcome), sent: fmt.num(num(d.sent)), failed: fmt.num(num(d.failed)), inDoubt: fmt.num(num(d.inDoubt)) });
     case 'status':
       return t(ev.status, { from: statusWord(m, d.from), to: statusWord(m, d.to) });
     case 'resolve':
