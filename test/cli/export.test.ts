@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCampaign } from '../../src/core/campaigns.js';
 import { openSqliteStore } from '../../src/core/sqlite-store.js';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { settings } from '../helpers/store.js';
 
 const t = tempDir();
 const cli = (...args: string[]) => runCli(['--db', t.db, ...args]);
@@ -16,22 +17,7 @@ beforeAll(async () => {
   try {
     const c = await createCampaign(
       store,
-      {
-        name: 'Export',
-        subject: 'Hola {{nombre}}',
-        from: 'Aremko Spa <hola@aremko.cl>',
-        replyTo: null,
-        html: '<p>Hola {{nombre}}</p>',
-        text: null,
-        batchSize: 50,
-        intervalSeconds: 0,
-        rate: null,
-        window: null,
-        timeZone: null,
-        unsubscribe: null,
-        maxAttempts: 5,
-        retryDelaySeconds: 60,
-      },
+      settings({ name: 'Export', intervalSeconds: 0 }),
       SENT_AT - 60_000,
     );
     await store.addSuppressions(['baja@example.com'], 'manual', SENT_AT);

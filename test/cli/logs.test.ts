@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCampaign } from '../../src/core/campaigns.js';
 import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
 import { CLI, runCli, tempDir } from '../helpers/cli.js';
+import { settings } from '../helpers/store.js';
 
 const t = tempDir();
 const cli = (...args: string[]) => runCli(['--db', t.db, ...args]);
@@ -11,24 +12,9 @@ let store: SqliteStore;
 
 beforeAll(async () => {
   store = openSqliteStore(t.db);
-  const settings = {
-    name: 'Logs',
-    subject: 'Hola',
-    from: 'hola@aremko.cl',
-    replyTo: null,
-    html: '<p>Hola</p>',
-    text: null,
-    batchSize: 50,
-    intervalSeconds: 30,
-    rate: null,
-    window: null,
-    timeZone: null,
-    unsubscribe: null,
-    maxAttempts: 5,
-    retryDelaySeconds: 60,
-  };
-  await createCampaign(store, settings, T0);
-  await createCampaign(store, { ...settings, name: 'Other' }, T0);
+  const logs = settings({ name: 'Logs', subject: 'Hola', from: 'hola@aremko.cl', html: '<p>Hola</p>', intervalSeconds: 30 });
+  await createCampaign(store, logs, T0);
+  await createCampaign(store, { ...logs, name: 'Other' }, T0);
   const add = (campaignId: number, i: number, type: string, message: string, level: 'info' | 'warn' | 'error' = 'info') =>
     store.addEvent({ campaignId, at: T0 + i * 1000, level, type, message, data: { i } });
   await add(1, 0, 'batch_started', 'batch 1 started: up to 50 recipients');

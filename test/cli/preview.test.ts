@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCampaign } from '../../src/core/campaigns.js';
 import { openSqliteStore } from '../../src/core/sqlite-store.js';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { settings } from '../helpers/store.js';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../fixtures/templates', name), 'utf8');
 
@@ -16,22 +17,13 @@ beforeAll(async () => {
     const now = Date.now();
     const c = await createCampaign(
       store,
-      {
+      settings({
         name: 'Bienvenida',
         subject: 'Una tarde de tinajas para ti, {{nombre}}',
-        from: 'Aremko Spa <hola@aremko.cl>',
         replyTo: 'reservas@aremko.cl',
         html: fixture('bienvenida.html'),
-        text: null,
-        batchSize: 50,
-        intervalSeconds: 720,
-        rate: null,
-        window: null,
-        timeZone: null,
         unsubscribe: 'https://aremko.cl/baja?email={{email}}',
-        maxAttempts: 5,
-        retryDelaySeconds: 60,
-      },
+      }),
       now,
     );
     await store.addSuppressions(['baja@example.com'], 'manual', now);

@@ -5,27 +5,13 @@ import iconv from 'iconv-lite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importRecipients, importSuppressions } from '../../src/core/import.js';
 import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
-import type { CampaignSettings, Recipient } from '../../src/core/types.js';
+import type { Recipient } from '../../src/core/types.js';
 import { tempDir } from '../helpers/cli.js';
+import { settings } from '../helpers/store.js';
 
 const fixture = (name: string) => resolve(__dirname, '../fixtures/import', name);
 
-const settings: CampaignSettings = {
-  name: 'Verano',
-  subject: 'Hola {{nombre}}',
-  from: 'Aremko <hola@aremko.cl>',
-  replyTo: null,
-  html: '<p>Hola {{nombre}}</p>',
-  text: null,
-  batchSize: 50,
-  intervalSeconds: 720,
-  rate: null,
-  window: null,
-  timeZone: null,
-  unsubscribe: null,
-  maxAttempts: 5,
-  retryDelaySeconds: 60,
-};
+const verano = settings({ name: 'Verano', from: 'Aremko <hola@aremko.cl>' });
 
 let tmp: ReturnType<typeof tempDir>;
 let store: SqliteStore;
@@ -35,7 +21,7 @@ const NOW = Date.UTC(2026, 10, 27, 12);
 beforeEach(async () => {
   tmp = tempDir('aremko-import-');
   store = openSqliteStore(tmp.db);
-  campaignId = (await store.createCampaign(settings, NOW)).id;
+  campaignId = (await store.createCampaign(verano, NOW)).id;
 });
 
 afterEach(async () => {

@@ -1,16 +1,4 @@
-import type { CommandModule } from 'yargs';
 import { cancelCampaign } from '../../core/campaigns.js';
-import { statusJson } from '../../core/status.js';
-import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
+import { stateChangeCommand } from '../state-change.js';
 
-export const cancelCommand: CommandModule<GlobalArgs, GlobalArgs & { id: number }> = {
-  command: 'cancel <id>',
-  describe: 'cancel a campaign for good (in-flight sends finish and are recorded)',
-  builder: (y) => withJson(y).positional('id', { type: 'number', describe: 'campaign id' }) as any,
-  handler: (a) =>
-    withStore(a, async (store) => {
-      const c = await cancelCampaign(store, parseId(a.id), now());
-      if (a.json) return printJson(statusJson((await store.summaries([c.id]))[0]!));
-      process.stdout.write(`campaign ${c.id} is ${c.status}\n`);
-    }),
-};
+export const cancelCommand = stateChangeCommand('cancel', 'cancel a campaign for good (in-flight sends finish and are recorded)', cancelCampaign);

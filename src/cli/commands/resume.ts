@@ -1,16 +1,4 @@
-import type { CommandModule } from 'yargs';
 import { resumeCampaign } from '../../core/campaigns.js';
-import { statusJson } from '../../core/status.js';
-import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
+import { stateChangeCommand } from '../state-change.js';
 
-export const resumeCommand: CommandModule<GlobalArgs, GlobalArgs & { id: number }> = {
-  command: 'resume <id>',
-  describe: 'resume a paused campaign',
-  builder: (y) => withJson(y).positional('id', { type: 'number', describe: 'campaign id' }) as any,
-  handler: (a) =>
-    withStore(a, async (store) => {
-      const c = await resumeCampaign(store, parseId(a.id), now());
-      if (a.json) return printJson(statusJson((await store.summaries([c.id]))[0]!));
-      process.stdout.write(`campaign ${c.id} is ${c.status}\n`);
-    }),
-};
+export const resumeCommand = stateChangeCommand('resume', 'resume a paused campaign', resumeCampaign);
