@@ -409,8 +409,10 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     this.update({ runs: { ...this.snapshot.runs, [id]: { campaignId: id, state: 'running', startedAt } } });
     const done = engine
       .run([id])
-      .then(([result]) => {
+      .then(async ([result]) => {
         if (!result) return;
+        // The screen shows the campaign as the run left it before the notice says why it ended.
+        await this.refresh();
         if (result.outcome === 'lease_held') {
           const holder = this.heldBy.get(id) ?? (result.error ?? '').replace(/^being sent by /, '');
           this.notify({ code: 'lease_held', id, holder }, 'warn');
@@ -483,10 +485,10 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       const allowed = required ? status === required : status === 'draft' || status === 'sending' || status === 'paused';
       if (!allowed) return this.notify({ code: refusal, id, status }, 'warn');
       await fn(this.store, id, this.now());
+      await this.refresh(); // header and counts change together with the notice
       this.notify({ code: done, id });
     } catch (err) {
       this.fail(err);
-    } finally {
       void this.refresh();
     }
   }
@@ -500,11 +502,11 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   async resolve(id: number, mode: 'resend' | 'mark-sent'): Promise<void> {
     try {
       const count = await this.store.resolveInDoubt(id, mode, this.now());
+      await this.refresh(); // counts change together with the notice
       if (count === 0) this.notify({ code: 'no_in_doubt', id }, 'warn');
       else this.notify({ code: 'resolved', id, mode, count });
     } catch (err) {
       this.fail(err);
-    } finally {
       void this.refresh();
     }
   }

@@ -126,9 +126,15 @@ export async function mount(options: HarnessOptions = {}, setup?: (store: Sqlite
     frames: r.frames,
     frame,
     press: async (...keys) => {
+      // ink-testing-library's stdin keeps only the last chunk until Ink reads it, and Ink holds a
+      // lone Esc until its next setImmediate to tell it from an escape sequence. So each key waits
+      // until Ink has taken it (and flushed a pending Esc) before the next one is written; a
+      // loaded machine then cannot merge or drop keys.
+      const stdin = r.stdin as unknown as { data: string | null };
       for (const k of keys) {
         r.stdin.write(k);
-        if (k === KEY.escape) await new Promise((resolve) => setTimeout(resolve, 5));
+        for (let turns = 0; stdin.data !== null && turns < 10_000; turns++) await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
       }
     },
     waitFor: (test, timeoutMs = 10_000) => {
