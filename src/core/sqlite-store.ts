@@ -520,6 +520,10 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async changeMarker(): Promise<number> {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   async addEvent(e: NewEvent): Promise<number> {
     return this.event(e);
   }

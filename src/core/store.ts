@@ -145,6 +145,12 @@ export interface Store {
   removeSuppressions(emails: string[]): Promise<number>;
   listSuppressions(): Promise<Suppression[]>;
 
+  /**
+   * A number that changes whenever another connection (another process) has committed since
+   * the last call: lets a watcher skip re-reading an unchanged database.
+   */
+  changeMarker(): Promise<number>;
+
   addEvent(event: NewEvent): Promise<number>;
   /** Newest `limit` events (returned oldest first), or those after `afterId`. */
   listEvents(campaignId: number | null, options?: { afterId?: number; limit?: number }): Promise<StoredEvent[]>;

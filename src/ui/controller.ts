@@ -139,6 +139,10 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private lastRefreshAt = 0;
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
+  /** data_version at the last read; see readStore. */
+  private lastChangeMarker = -1;
+  /** The next read may not be skipped: this process changed something itself. */
+  private forceRead = false;
   private started = false;
   private disposed = false;
   private lastEventId = 0;
@@ -256,9 +260,14 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     }, wait);
   }
 
-  /** Reads the store now (coalesced: a call during a refresh runs one more afterwards). */
-  refresh(): Promise<void> {
+  /**
+   * Reads the store now (coalesced: a call during a refresh runs one more afterwards). The
+   * periodic poll passes `force` false, letting a quiet database be skipped; every other caller
+   * (this process just changed something) gets a full read.
+   */
+  refresh(force = true): Promise<void> {
     if (this.disposed) return Promise.resolve();
+    if (force) this.forceRead = true;
     if (this.refreshing) {
       this.refreshAgain = true;
       return this.refreshing;
@@ -285,11 +294,22 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
-      void this.refresh();
+      void this.refresh(false);
     }, this.pollMs);
   }
 
   private async readStore(): Promise<void> {
+    // Watching a quiet database (nothing sending anywhere, nothing committed by another process
+    // since the last read) costs one PRAGMA instead of a full read and render.
+    const marker = await this.store.changeMarker();
+    const quiet =
+      this.snapshot.loaded &&
+      marker === this.lastChangeMarker &&
+      this.engines.size === 0 &&
+      !this.snapshot.campaigns.some((s) => s.campaign.status === 'sending');
+    this.lastChangeMarker = marker;
+    if (quiet && !this.forceRead) return;
+    this.forceRead = false;
     const now = this.now();
     const campaigns = await this.store.summaries();
     const stats: Record<number, CampaignStats> = {};

@@ -303,7 +303,9 @@ describe('campaign detail: cancel, in doubt, log, help', () => {
     await h.press(KEY.end);
     await h.waitFor('lines 42–60 of 60 · following');
     // Following: a new line scrolls in by itself.
-    await h.store.addEvent({ campaignId: 1, at: Date.now(), level: 'warn', type: 'note', message: 'line number 61' });
+    const other = openSqliteStore(h.db); // another process logs it
+    await other.addEvent({ campaignId: 1, at: Date.now(), level: 'warn', type: 'note', message: 'line number 61' });
+    await other.close();
     await h.waitFor('lines 43–61 of 61 · following', 3000);
     await h.press(KEY.escape);
     await h.waitFor('aremko-mail › #1 Chatty');

@@ -49,7 +49,7 @@ export interface Harness {
   controller: TuiController;
   frames: string[];
   frame(): string;
-  /** Types keys in order; a lone Esc is given a moment alone (as a real key press has), or it would read as Alt+next. */
+  /** Types keys in order, each once Ink has taken the one before (a lone Esc is never read as Alt+next). */
   press(...keys: string[]): Promise<void>;
   waitFor(test: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
   /** Resolves when the app has quit (after stopping its engines). */

@@ -42,7 +42,9 @@ describe('campaign list', () => {
     await h.press(KEY.up);
     await h.waitFor('› #1 Spring sale');
     // Keys pressed faster than a render all count (no stale state): from #1, j j → #3.
-    await createCampaign(h.store, { name: 'Autumn' }, 1);
+    const other = openSqliteStore(h.db); // another process creates it
+    await createCampaign(other, { name: 'Autumn' }, 1);
+    await other.close();
     await h.waitFor('#3 Autumn');
     await h.press('j', 'j');
     await h.waitFor('› #3 Autumn');
