@@ -5,22 +5,38 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { campaignCommand } from './commands/campaign.js';
-import { cancelCommand } from './commands/cancel.js';
-import { pauseCommand } from './commands/pause.js';
-import { resumeCommand } from './commands/resume.js';
-import { startCommand } from './commands/start.js';
-import { demoCommand } from './commands/demo.js';
-import { exportCommand } from './commands/export.js';
-import { importCommand } from './commands/import.js';
-import { logsCommand } from './commands/logs.js';
-import { previewCommand } from './commands/preview.js';
-import { resolveCommand } from './commands/resolve.js';
-import { runCommand } from './commands/run.js';
-import { sendTestCommand } from './commands/send-test.js';
+import type { CommandModule } from 'yargs';
 import { statusCommand, statusHandler } from './commands/status.js';
-import { suppressCommand } from './commands/suppress.js';
 import { fail } from './context.js';
+
+type Loader = () => Promise<CommandModule<any, any>>;
+
+/**
+ * Every command, in help order, loaded on demand: a command line that names one loads only
+ * that module (start-up is most of what `status` costs); help and typos load them all.
+ */
+const COMMANDS: Record<string, Loader> = {
+  campaign: async () => (await import('./commands/campaign.js')).campaignCommand,
+  status: async () => statusCommand,
+  start: async () => (await import('./commands/start.js')).startCommand,
+  pause: async () => (await import('./commands/pause.js')).pauseCommand,
+  resume: async () => (await import('./commands/resume.js')).resumeCommand,
+  cancel: async () => (await import('./commands/cancel.js')).cancelCommand,
+  import: async () => (await import('./commands/import.js')).importCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  logs: async () => (await import('./commands/logs.js')).logsCommand,
+  resolve: async () => (await import('./commands/resolve.js')).resolveCommand,
+  preview: async () => (await import('./commands/preview.js')).previewCommand,
+  'send-test': async () => (await import('./commands/send-test.js')).sendTestCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  suppress: async () => (await import('./commands/suppress.js')).suppressCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+};
+
+export async function commandsFor(argv: string[]): Promise<CommandModule<any, any>[]> {
+  const named = argv.find((token) => Object.hasOwn(COMMANDS, token));
+  return Promise.all((named ? [named] : Object.keys(COMMANDS)).map((name) => COMMANDS[name]!()));
+}
 
 /** `aremko-mail --headless …` is `aremko-mail run …`. */
 export function normaliseArgv(argv: string[]): string[] {
@@ -31,7 +47,8 @@ export function normaliseArgv(argv: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const cli = yargs(normaliseArgv(argv))
+  const args = normaliseArgv(argv);
+  const cli = yargs(args)
     .scriptName('aremko-mail')
     .usage(
       '$0 [command]\n\nEmail campaigns that never stop halfway and never send twice.\n' +
@@ -43,21 +60,6 @@ export async function main(argv: string[]): Promise<void> {
       global: true,
       describe: 'where mail goes [env AREMKO_MAIL_TRANSPORT]: smtp://user:pass@host:587, smtps://…:465, outbox:<dir>; ?pool=N',
     })
-    .command(campaignCommand as any)
-    .command(statusCommand as any)
-    .command(startCommand as any)
-    .command(pauseCommand as any)
-    .command(resumeCommand as any)
-    .command(cancelCommand as any)
-    .command(importCommand as any)
-    .command(runCommand as any)
-    .command(logsCommand as any)
-    .command(resolveCommand as any)
-    .command(previewCommand as any)
-    .command(sendTestCommand as any)
-    .command(exportCommand as any)
-    .command(suppressCommand as any)
-    .command(demoCommand as any)
     .command({
       command: '$0',
       describe: false as any,
@@ -67,6 +69,11 @@ export async function main(argv: string[]): Promise<void> {
           .option('json', { type: 'boolean', describe: 'print one JSON document on stdout' })
           .option('lang', { type: 'string', choices: ['es', 'en'], describe: 'TUI language (default from LANG: es_* → es)' }),
       handler: async (a: any) => {
+        if (a._.length > 0) {
+          process.stderr.write(`aremko-mail: unknown command "${a._[0]}"\nRun with --help for the list of commands.\n`);
+          process.exitCode = 2;
+          return;
+        }
         // A terminal on both ends: the live TUI (Ink and React load only here). Otherwise `status`.
         if (process.stdout.isTTY && process.stdin.isTTY && !a.json) {
           const { runTui } = await import('../ui/run-tui.js');
@@ -89,6 +96,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`aremko-mail: ${msg}\nRun with --help for usage.\n`);
       process.exit(2);
     });
+  for (const command of await commandsFor(args)) cli.command(command);
   try {
     await cli.parseAsync();
   } catch (err) {

@@ -4,17 +4,18 @@
  * html-to-text) and time zones (luxon) are loaded only by the functions that need them.
  */
 import { createRequire } from 'node:module';
-import addressparser from 'nodemailer/lib/addressparser/index.js';
 import type { IsEmailOptions } from 'validator/lib/isEmail.js';
 import type { Store } from './store.js';
 import type { Campaign, CampaignSettings, CampaignStatus } from './types.js';
 import { UserError } from './types.js';
 
-// validator's own module for this one check: the whole package costs ~80 ms of start-up.
-// It is CommonJS with its function on `default`.
-const isEmail: (address: string, options?: IsEmailOptions) => boolean = createRequire(import.meta.url)('validator/lib/isEmail').default;
+type IsEmail = (address: string, options?: IsEmailOptions) => boolean;
+let isEmail: IsEmail | null = null;
 
 export function isValidAddress(address: string): boolean {
+  // validator's own module for this one check, loaded on first use: commands that never check
+  // an address (status, pause…) do not pay for it at start-up. CommonJS, function on `default`.
+  isEmail ??= createRequire(import.meta.url)('validator/lib/isEmail').default as IsEmail;
   return isEmail(address, { allow_display_name: false, require_tld: true, allow_ip_domain: false });
 }
 
@@ -31,7 +32,11 @@ export function addressProblem(address: string): string | null {
 
 /** Checks everything an operator can get wrong before anything is stored. */
 export async function validateSettings(s: CampaignSettings): Promise<void> {
-  const [{ IANAZone }, { compileTemplates }] = await Promise.all([import('luxon'), import('./templates.js')]);
+  const [{ IANAZone }, { compileTemplates }, { default: addressparser }] = await Promise.all([
+    import('luxon'),
+    import('./templates.js'),
+    import('nodemailer/lib/addressparser/index.js'),
+  ]);
   const usage = (m: string) => new UserError(m, 2);
   if (!s.name.trim()) throw usage('--name: must not be empty');
   const from = addressparser(s.from, { flatten: true });

@@ -1,7 +1,6 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { stringify } from 'csv-stringify';
 import type { CommandModule } from 'yargs';
 import { requireCampaign } from '../../core/campaigns.js';
 import type { Store } from '../../core/store.js';
@@ -95,6 +94,7 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
           stages = [Readable.from(jsonArray(recipients))];
         } else {
           const fields = await fieldNames(store, id, a.status);
+          const { stringify } = await import('csv-stringify'); // loaded only when exporting CSV
           const csv = stringify({ header: true, columns: [...EXPORT_COLUMNS, ...fields.map(fieldHeader)], bom: a.bom ?? false });
           stages = [Readable.from(csvRows(recipients, fields)), csv];
         }
