@@ -16,7 +16,7 @@ import type { EngineEvent } from './events.js';
 import { toStoredEvent } from './event-log.js';
 import { MessageBuilder, type OutgoingMessage } from './message.js';
 import { inWindow, nextWindowStart, retryDelayMs } from './schedule.js';
-import type { ClaimResult, LeaseOwner, PendingResult, ResultUpdate, Store } from './store.js';
+import type { ClaimResult, EngineStore, LeaseOwner, PendingResult, ResultUpdate } from './store.js';
 import type { SendOutcome, Transport } from './transport.js';
 import type { Campaign, Lease, Recipient } from './types.js';
 
@@ -55,7 +55,7 @@ export interface CampaignRunResult {
 }
 
 export interface EngineOptions {
-  store: Store;
+  store: EngineStore;
   transport: Transport;
   clock?: Clock;
   /** Lease identity; default this host, this pid, a random token. */
@@ -94,7 +94,7 @@ function envelopeFrom(from: string): string {
 
 /** Emits 'event' (EngineEvent) for every step; the caller prints, the TUI renders. */
 export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
-  private readonly store: Store;
+  private readonly store: EngineStore;
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly owner: LeaseOwner;
@@ -323,14 +323,14 @@ class CampaignLoop {
       }
       case 'batch_full':
       case 'done':
-        if (this.inFlight.size > 0) {
-          await this.nextAnswer();
+        if (this.unsettled) {
+          await this.settle();
           return false;
         }
         return this.closeBatch();
       case 'draining':
-        if (this.inFlight.size > 0) {
-          await this.nextAnswer();
+        if (this.unsettled) {
+          await this.settle();
           return false;
         }
         // `sending` rows this runner did not claim: impossible while we hold the lease (taking
@@ -339,8 +339,8 @@ class CampaignLoop {
         this.result.outcome = 'stopped';
         return true;
       case 'wait':
-        if (this.inFlight.size > 0) {
-          await this.nextAnswer();
+        if (this.unsettled) {
+          await this.settle();
           return false;
         }
         if (!(await this.waitUntil(claim.until, claim.reason))) {
@@ -390,6 +390,16 @@ class CampaignLoop {
   private track(p: Promise<void>): void {
     const tracked = p.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
+  }
+
+  /** Sends in flight, or answers not yet committed: the database does not show everything yet. */
+  private get unsettled(): boolean {
+    return this.inFlight.size > 0 || this.finished.length > 0;
+  }
+
+  /** Answers waiting to be committed go in the next turn's step; otherwise wait for one. */
+  private async settle(): Promise<void> {
+    if (this.finished.length === 0) await this.nextAnswer();
   }
 
   /**

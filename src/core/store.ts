@@ -187,3 +187,20 @@ export interface Store {
   /** Completes a `sending` campaign with nothing pending or in flight. */
   completeIfDone(campaignId: number, now: number): Promise<Campaign>;
 }
+
+/** What the engine uses of a Store (all it needs to run a campaign). */
+export type EngineStore = Pick<
+  Store,
+  | 'getCampaign'
+  | 'summaries'
+  | 'makeBatchDue'
+  | 'setLastError'
+  | 'addEvent'
+  | 'getLease'
+  | 'acquireLease'
+  | 'renewLease'
+  | 'releaseLease'
+  | 'step'
+  | 'closeBatch'
+  | 'completeIfDone'
+>;

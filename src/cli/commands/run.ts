@@ -43,9 +43,10 @@ export async function runHandler(a: RunArgs): Promise<void> {
     if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
     if (a.campaign !== undefined && a.auto) throw new ConfigError('use either --campaign <id> or --auto, not both');
     // The engine pulls in nodemailer and the template engines: loaded only by commands that send.
-    const [{ Engine }, { createTransport, parseTransportUrl }] = await Promise.all([
+    const [{ Engine }, { createTransport, parseTransportUrl }, { WorkerStore }] = await Promise.all([
       import('../../core/engine.js'),
       import('../../core/transport.js'),
+      import('../../core/worker-store.js'),
     ]);
     const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDuration(a['max-runtime'], '--max-runtime') * 1000 : null;
     const config = parseTransportUrl(resolveTransportUrl(a.transport));
@@ -62,7 +63,10 @@ export async function runHandler(a: RunArgs): Promise<void> {
     }
 
     const transport = createTransport(config);
-    const engine = new Engine({ store, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'] });
+    // The engine commits on a worker thread of its own (see WorkerStore): SMTP and rendering go
+    // on while each synced commit reaches the disk.
+    const engineStore = await WorkerStore.open(store.location);
+    const engine = new Engine({ store: engineStore, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'] });
     engine.on('event', (e) => process.stdout.write(print(e) + '\n'));
 
     let signals = 0;
@@ -98,6 +102,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await transport.close();
+      await engineStore.close();
     }
   });
 }
