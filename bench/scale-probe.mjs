@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// In-process timings on a benchmark database (run in its own process by run.mjs).
+//   node bench/scale-probe.mjs summaries <db> [repeat=30]
+//       times store.summaries([1]) and store.summaries() (what `status` runs); JSON out.
+//   node bench/scale-probe.mjs claims <db> <steps> [--nosync]
+//       holds the lease and runs <steps> engine turns, each one store.step() = one commit that
+//       records the previous claim's answer (sent, with its event) and claims the next
+//       recipient. --nosync sets synchronous=OFF on this connection, leaving only the SQL work
+//       (the O(log n) part) without the disk flush. JSON out: per-step µs (median, p90, mean).
+import { DIST, median } from './lib.mjs';
+
+const [mode, db, countArg, flag] = process.argv.slice(2);
+const { openSqliteStore } = await import(DIST('core/sqlite-store.js'));
+const store = openSqliteStore(db, { mustExist: true });
+const out = {};
+
+if (mode === 'summaries') {
+  const repeat = Number(countArg ?? 30);
+  const one = [];
+  const all = [];
+  for (let i = 0; i < repeat; i++) {
+    let t = process.hrtime.bigint();
+    await store.summaries([1]);
+    one.push(Number(process.hrtime.bigint() - t) / 1e6);
+    t = process.hrtime.bigint();
+    await store.summaries();
+    all.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  Object.assign(out, { firstMs: one[0], medianMs: median(one), maxMs: Math.max(...one), allMedianMs: median(all), repeat });
+} else if (mode === 'claims') {
+  const steps = Number(countArg);
+  if (flag === '--nosync') store.raw.pragma('synchronous = OFF');
+  const owner = { host: 'bench', pid: process.pid, token: 'bench-' + process.pid };
+  const lease = await store.acquireLease(1, owner, Date.now(), 600_000, () => true);
+  if (!lease.acquired) throw new Error('lease not acquired');
+  const { toStoredEvent } = await import(DIST('core/event-log.js'));
+  let pending = [];
+  const times = [];
+  const total = (await store.summaries([1]))[0].counts.total;
+  for (let i = 0; i < steps; i++) {
+    const now = Date.now();
+    const t = process.hrtime.bigint();
+    const r = await store.step(1, owner.token, now, pending, 1);
+    times.push(Number(process.hrtime.bigint() - t) / 1000);
+    if (r.claim?.kind !== 'claimed') throw new Error(`claim ${i}: ${r.claim?.kind}`);
+    const rec = r.claim.recipient;
+    const messageId = `<bench.${rec.id}@aremko.cl>`;
+    const event = { type: 'sent', at: now, campaignId: 1, recipientId: rec.id, email: rec.email, batch: r.claim.batch, attempt: rec.attempts, response: '250 OK: queued', messageId };
+    pending = [{ recipientId: rec.id, update: { status: 'sent', sentAt: now, messageId, lastError: null }, event: toStoredEvent(event) }];
+  }
+  await store.step(1, owner.token, Date.now(), pending, 0);
+  await store.releaseLease(1, owner.token);
+  times.sort((a, b) => a - b);
+  Object.assign(out, {
+    recipients: total,
+    steps,
+    sync: flag !== '--nosync',
+    medianUs: median(times),
+    p90Us: times[Math.floor(times.length * 0.9)],
+    meanUs: times.reduce((a, b) => a + b, 0) / times.length,
+  });
+} else {
+  process.stderr.write('usage: scale-probe.mjs summaries <db> [n] | claims <db> <steps> [--nosync]\n');
+  process.exit(2);
+}
+await store.close();
+process.stdout.write(JSON.stringify(out) + '\n');
