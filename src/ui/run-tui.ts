@@ -46,6 +46,9 @@ export async function runTui(a: TuiArgs): Promise<void> {
   // Both ends are a terminal here (the CLI checked): the live screen is what was asked for.
   delete process.env.CI;
   delete process.env.CONTINUOUS_INTEGRATION;
+  // React's development build checks and warns on every render: ~45 % of the TUI's CPU while a
+  // campaign sends (bench/RESULTS.md). An operator runs the production build unless told otherwise.
+  process.env.NODE_ENV ??= 'production';
   const [{ render }, { createElement }, { App }, { UiContext, makeUiContext }] = await Promise.all([
     import('ink'),
     import('react'),
