@@ -11,7 +11,6 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import addressparser from 'nodemailer/lib/addressparser/index.js';
 import type { EngineEvent } from './events.js';
 import { toStoredEvent } from './event-log.js';
 import { MessageBuilder, type OutgoingMessage } from './message.js';
@@ -85,11 +84,6 @@ export function isProcessAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function envelopeFrom(from: string): string {
-  const parsed = addressparser(from, { flatten: true });
-  return parsed[0]?.address || from;
 }
 
 /** Emits 'event' (EngineEvent) for every step; the caller prints, the TUI renders. */
@@ -228,7 +222,6 @@ class CampaignLoop {
   /** Outcomes received from the server and not yet committed. */
   private finished: Finished[] = [];
   private readonly builder: MessageBuilder;
-  private readonly from: string;
   private lastRenewAt: number;
   private lastWait: { until: number; reason: string } | null = null;
   /** Set when the server cannot be reached or refuses the login: stop claiming. */
@@ -242,7 +235,6 @@ class CampaignLoop {
   ) {
     this.x = engine.internals;
     this.builder = new MessageBuilder(campaign);
-    this.from = envelopeFrom(campaign.from);
     this.lastRenewAt = this.x.clock.now();
   }
 
@@ -471,7 +463,7 @@ class CampaignLoop {
     if (message) {
       messageId = message.messageId;
       try {
-        outcome = await x.transport.send({ from: this.from, to: recipient.email, raw: message.raw, messageId });
+        outcome = await x.transport.send({ from: message.envelopeFrom, to: recipient.email, raw: message.raw, messageId });
       } catch (err) {
         // The transport classifies every SMTP outcome itself; a throw is a bug, and we cannot
         // know whether the message left: never risk sending twice.

@@ -3,6 +3,7 @@
  * multipart/alternative (text + html), UTF-8, RFC 2047 subject, stable Message-ID,
  * List-Unsubscribe (+ one-click Post for https, RFC 8058).
  */
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Campaign, Recipient } from './types.js';
 import { type CompiledTemplates, compileTemplates, headerSafe, render, type RenderedContent } from './templates.js';
@@ -10,6 +11,8 @@ import { type CompiledTemplates, compileTemplates, headerSafe, render, type Rend
 export interface OutgoingMessage {
   messageId: string;
   from: string;
+  /** The bare address of `from`, for MAIL FROM. */
+  envelopeFrom: string;
   to: string;
   subject: string;
   /** RFC 5322 bytes, ready for DATA or an .eml file. */
@@ -45,9 +48,11 @@ export function templateContext(campaign: Pick<Campaign, 'unsubscribe'>, recipie
 
 export class MessageBuilder {
   private readonly templates: CompiledTemplates;
+  private readonly envelopeFrom: string;
 
   constructor(private readonly campaign: Campaign) {
     this.templates = compileTemplates(campaign);
+    this.envelopeFrom = addressparser(campaign.from, { flatten: true })[0]?.address || campaign.from;
   }
 
   async build(recipient: Pick<Recipient, 'id' | 'email' | 'fields'>, to = recipient.email): Promise<OutgoingMessage> {
@@ -74,6 +79,6 @@ export class MessageBuilder {
     const raw = await new Promise<Buffer>((resolve, reject) =>
       composer.compile().build((err, buf) => (err ? reject(err) : resolve(buf))),
     );
-    return { messageId, from: c.from, to, subject: content.subject, raw, content, headers };
+    return { messageId, from: c.from, envelopeFrom: this.envelopeFrom, to, subject: content.subject, raw, content, headers };
   }
 }

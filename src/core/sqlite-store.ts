@@ -60,7 +60,7 @@ export function openSqliteStore(path: string, options: OpenOptions = {}): Sqlite
     throw new UserError(`cannot open database ${file}: ${(err as Error).message}`);
   }
   try {
-    checkIdentity(db, file, isNew);
+    checkIdentity(db, file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
@@ -75,7 +75,7 @@ export function openSqliteStore(path: string, options: OpenOptions = {}): Sqlite
   return new SqliteStore(db, file);
 }
 
-function checkIdentity(db: Database.Database, file: string, isNew: boolean): void {
+function checkIdentity(db: Database.Database, file: string): void {
   let appId: number;
   let version: number;
   let tables: number;
@@ -93,7 +93,6 @@ function checkIdentity(db: Database.Database, file: string, isNew: boolean): voi
     throw new UserError(
       `${file} was written by a newer aremko-mail (schema ${version}, this one knows up to ${SCHEMA_VERSION}); upgrade aremko-mail. The file was left untouched`,
     );
-  void isNew;
 }
 
 function migrate(db: Database.Database): void {

@@ -71,6 +71,11 @@ describe('MessageBuilder', () => {
     expect(parsed.subject).toBe('Una tarde de tinajas para ti, José Núñez');
   });
 
+  it('takes the envelope sender (MAIL FROM) from the From header, display name or not', async () => {
+    expect((await new MessageBuilder(campaign({ from: '"Aremko Spa" <hola@aremko.cl>' })).build(jose)).envelopeFrom).toBe('hola@aremko.cl');
+    expect((await new MessageBuilder(campaign({ from: 'hola@aremko.cl' })).build(jose)).envelopeFrom).toBe('hola@aremko.cl');
+  });
+
   it('gives a Message-ID stable across builds and distinct per recipient and campaign', async () => {
     const c = campaign();
     const builder = new MessageBuilder(c);

@@ -35,8 +35,7 @@ export const sendTestCommand: CommandModule<GlobalArgs, SendTestArgs> = {
       const message = await new MessageBuilder(campaign).build({ ...recipient, id: -Date.now() }, a.to);
       const transport = createTransport(config);
       try {
-        const from = message.from.replace(/^.*<([^>]+)>.*$/, '$1');
-        const outcome = await transport.send({ from, to: a.to, raw: message.raw, messageId: message.messageId });
+        const outcome = await transport.send({ from: message.envelopeFrom, to: a.to, raw: message.raw, messageId: message.messageId });
         if (a.json) printJson({ to: a.to, transport: config.display, message_id: message.messageId, outcome });
         else process.stdout.write(`${outcome.kind === 'sent' ? 'sent' : outcome.kind} to ${a.to} via ${config.display}: ${'response' in outcome ? outcome.response : outcome.error}\n`);
         if (outcome.kind === 'unavailable') return 75;
