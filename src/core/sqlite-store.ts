@@ -145,6 +145,7 @@ function toRecipient(r: Row): Recipient {
     lastAttemptAt: r.last_attempt_at,
     lastError: r.last_error,
     messageId: r.message_id,
+    providerId: r.provider_id ?? null,
     sentAt: r.sent_at,
     batch: r.batch,
     fields: JSON.parse(r.fields),

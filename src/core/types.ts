@@ -75,6 +75,8 @@ export interface Recipient {
   lastAttemptAt: number | null;
   lastError: string | null;
   messageId: string | null;
+  /** The id the provider gave the accepted message (HTTPS APIs); null for SMTP and outbox. */
+  providerId: string | null;
   sentAt: number | null;
   batch: number | null;
   fields: Record<string, string>;
