@@ -26,7 +26,7 @@ if (!db || !Number.isInteger(n) || n < 0) {
 
 const t0 = performance.now();
 for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
-const { openSqliteStore } = await import(DIST('core/sqlite-store.js'));
+const { openSqliteStore } = await import(DIST('core/store/sqlite.js'));
 const store = openSqliteStore(db);
 const settings = await benchSettings({
   ...(rate && { rate: { count: Number(rate.split('/')[0]), windowSeconds: Number(rate.split('/')[1]) } }),

@@ -3,7 +3,7 @@ import { SMTPServer } from 'smtp-server';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore } from '../dist/core/sqlite-store.js';
+import { openSqliteStore } from '../dist/core/store/sqlite.js';
 import { Engine } from '../dist/core/engine.js';
 import { createTransport, parseTransportUrl } from '../dist/core/transport.js';
 const N = Number(process.argv[2] ?? 1000);

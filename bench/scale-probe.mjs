@@ -3,14 +3,14 @@
 //   node bench/scale-probe.mjs summaries <db> [repeat=30]
 //       times store.summaries([1]) and store.summaries() (what `status` runs); JSON out.
 //   node bench/scale-probe.mjs claims <db> <steps> [--nosync]
-//       holds the lease and runs <steps> engine turns, each one store.step() = one commit that
-//       records the previous claim's answer (sent, with its event) and claims the next
+//       joins as a runner and runs <steps> engine turns, each one store.step() = one commit that
+//       records the previous claim's answer (sent, with its attempt row) and claims the next
 //       recipient. --nosync sets synchronous=OFF on this connection, leaving only the SQL work
 //       (the O(log n) part) without the disk flush. JSON out: per-step µs (median, p90, mean).
 import { DIST, median } from './lib.mjs';
 
 const [mode, db, countArg, flag] = process.argv.slice(2);
-const { openSqliteStore } = await import(DIST('core/sqlite-store.js'));
+const { openSqliteStore } = await import(DIST('core/store/sqlite.js'));
 const store = openSqliteStore(db, { mustExist: true });
 const out = {};
 
@@ -31,9 +31,7 @@ if (mode === 'summaries') {
   const steps = Number(countArg);
   if (flag === '--nosync') store.raw.pragma('synchronous = OFF');
   const owner = { host: 'bench', pid: process.pid, token: 'bench-' + process.pid };
-  const lease = await store.acquireLease(1, owner, Date.now(), 600_000, () => true);
-  if (!lease.acquired) throw new Error('lease not acquired');
-  const { toStoredEvent } = await import(DIST('core/event-log.js'));
+  await store.joinCampaign(1, owner, Date.now(), 600_000, []);
   let pending = [];
   const times = [];
   const total = (await store.summaries([1]))[0].counts.total;
@@ -43,13 +41,11 @@ if (mode === 'summaries') {
     const r = await store.step(1, owner.token, now, pending, 1);
     times.push(Number(process.hrtime.bigint() - t) / 1000);
     if (r.claim?.kind !== 'claimed') throw new Error(`claim ${i}: ${r.claim?.kind}`);
-    const rec = r.claim.recipient;
-    const messageId = `<bench.${rec.id}@aremko.cl>`;
-    const event = { type: 'sent', at: now, campaignId: 1, recipientId: rec.id, email: rec.email, batch: r.claim.batch, attempt: rec.attempts, response: '250 OK: queued', messageId };
-    pending = [{ recipientId: rec.id, update: { status: 'sent', sentAt: now, messageId, lastError: null }, event: toStoredEvent(event) }];
+    const rec = r.claim.recipients[0];
+    pending = [{ recipientId: rec.id, outcome: 'sent', at: now, detail: '250 OK: queued', messageId: `<bench.${rec.id}@aremko.cl>` }];
   }
   await store.step(1, owner.token, Date.now(), pending, 0);
-  await store.releaseLease(1, owner.token);
+  await store.leaveCampaign(1, owner.token, Date.now(), []);
   times.sort((a, b) => a - b);
   Object.assign(out, {
     recipients: total,

@@ -1,7 +1,10 @@
 /** What every command shares: global options, opening the store, printing, exit codes. */
+import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
-import { resolveDbPath } from '../core/config.js';
-import { openSqliteStore, type SqliteStore } from '../core/sqlite-store.js';
+import { resolveDbLocation } from '../core/config.js';
+import type { Observer } from '../core/status.js';
+import type { Store } from '../core/store.js';
+import { openStore as openStoreAt } from '../core/store/open.js';
 import { UserError } from '../core/types.js';
 
 export interface GlobalArgs {
@@ -11,25 +14,38 @@ export interface GlobalArgs {
 
 export const now = () => Date.now();
 
-export function openStore(args: GlobalArgs, options: { mustExist?: boolean } = {}): SqliteStore {
-  return openSqliteStore(resolveDbPath(args.db), options);
+export function openStore(args: GlobalArgs, options: { mustExist?: boolean } = {}): Promise<Store> {
+  return openStoreAt(resolveDbLocation(args.db), options);
 }
+
+/** This process as a judge of which runners are alive (status, the TUI). */
+export const observer: Observer = {
+  host: hostname(),
+  isAlive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  },
+};
 
 /** Runs a command body with a store; closes it; maps errors to the contract's exit codes. */
 export async function withStore(
   args: GlobalArgs,
-  body: (store: SqliteStore) => Promise<number | void>,
+  body: (store: Store) => Promise<number | void>,
   options: { mustExist?: boolean } = {},
 ): Promise<void> {
-  let store: SqliteStore | undefined;
+  let store: Store | undefined;
   try {
-    store = openStore(args, options);
+    store = await openStore(args, options);
     const code = await body(store);
     if (typeof code === 'number') process.exitCode = code;
   } catch (err) {
     fail(err);
   } finally {
-    await store?.close();
+    await store?.close().catch(() => undefined);
   }
 }
 

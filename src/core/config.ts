@@ -3,9 +3,18 @@ import { ConfigError } from './types.js';
 
 export const DEFAULT_DB_PATH = 'data/aremko-mail.db';
 
-/** `--db` beats `AREMKO_MAIL_DB` beats `data/aremko-mail.db` in the current directory. */
-export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(flag || env.AREMKO_MAIL_DB || DEFAULT_DB_PATH);
+/**
+ * `--db` beats `AREMKO_MAIL_DB` beats `data/aremko-mail.db` in the current directory. A
+ * `postgres://` or `postgresql://` URL is returned as given; anything else is a SQLite file path,
+ * made absolute.
+ */
+export function resolveDbLocation(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const value = (flag || env.AREMKO_MAIL_DB || DEFAULT_DB_PATH).trim();
+  return isPostgresUrl(value) ? value : resolve(value);
+}
+
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value.trim());
 }
 
 /** `--transport` beats `AREMKO_MAIL_TRANSPORT`; a command that must send and has none exits 2. */

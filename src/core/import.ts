@@ -335,16 +335,7 @@ export async function importRecipients(
   }
   // Only a completed campaign moves; the store checks its status inside the transition.
   const reopened = counts.imported > 0 && (await store.transition(campaignId, ['completed'], 'sending', options.now)).ok;
-  await store.addEvent({
-    campaignId,
-    at: options.now,
-    level: 'info',
-    type: 'import',
-    message:
-      `imported ${counts.imported} recipient(s) from ${basename(path)}: ${counts.duplicates} duplicate(s), ` +
-      `${counts.suppressed} suppressed, ${invalid.length} invalid`,
-    data: { file: basename(path), ...counts, invalid: invalid.length },
-  });
+  await store.addEvent({ type: 'import', campaignId, at: options.now, file: basename(path), ...counts, invalid: invalid.length });
   return { ...counts, invalid, format: file.format, reopened };
 }
 

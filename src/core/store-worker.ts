@@ -1,6 +1,6 @@
 /** The worker-thread side of WorkerStore: one SqliteStore, calls answered in order. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
+import { openSqliteStore, type SqliteStore } from './store/sqlite.js';
 import { UserError } from './types.js';
 import type { StoreCall, StoreReply } from './worker-store.js';
 
@@ -21,10 +21,7 @@ parentPort!.on('message', async ({ id, method, args }: StoreCall) => {
   if (!store) return parentPort!.postMessage(replyError(id, openError));
   try {
     let value: unknown;
-    if (method === 'acquireLeaseTakingOver') {
-      const [campaignId, owner, now, ttlMs, takeOverToken] = args as [number, any, number, number, string | null];
-      value = await store.acquireLease(campaignId, owner, now, ttlMs, (holder) => holder.token === takeOverToken);
-    } else if (method === 'close') {
+    if (method === 'close') {
       await store.close();
       store = null;
       openError = new Error('store closed');

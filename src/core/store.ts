@@ -1,29 +1,26 @@
 /**
- * The storage contract the rest of core uses. Every method is one complete unit of work (its
- * own transaction) and returns a promise, so that another backend (PostgreSQL for several
- * sending hosts) can implement it without touching the engine. All SQL lives in implementations.
+ * The storage contract the rest of core, the CLI and the TUI use. Every method is one complete
+ * unit of work (its own transaction) and returns a promise. Two backends implement it — SQLite
+ * (the embedded default) and PostgreSQL (state that outlives any one machine) — and both take
+ * the rules of claiming, batches, rates, waits and takeover from one place (store/rules.ts):
+ * the backends only say how to read and write rows.
  */
 import type {
   Campaign,
   CampaignSettings,
   CampaignStatus,
   CampaignSummary,
-  EventLevel,
-  Lease,
   Recipient,
   RecipientStatus,
+  Runner,
   StoredEvent,
   Suppression,
+  WaitReason,
 } from './types.js';
+import type { LoggedEvent } from './events.js';
 
-export interface NewEvent {
-  campaignId: number | null;
-  at: number;
-  level: EventLevel;
-  type: string;
-  message: string;
-  data?: Record<string, unknown> | null;
-}
+/** A campaign-level event to store (sends are stored as attempts, see AttemptResult). */
+export type NewEvent = LoggedEvent;
 
 export interface StagedRecipient {
   /** Line number in the source file (header is line 1). */
@@ -46,21 +43,25 @@ export interface ImportSession {
   abort(): Promise<void>;
 }
 
-export interface LeaseOwner {
+/** Who a runner is: `host:pid` for people, a random token for the database. */
+export interface RunnerIdentity {
   host: string;
   pid: number;
   token: string;
 }
 
-export type LeaseResult =
-  | { acquired: true; lease: Lease; tookOverFrom: Lease | null; markedInDoubt: number }
-  | { acquired: false; holder: Lease };
+/** What a takeover did to one dead runner's recipients. */
+export interface Reaped {
+  owner: string;
+  /** `sending` → `in_doubt`: the message may or may not have gone out. */
+  inDoubt: number;
+  /** `sending` → `pending`: resent under the same idempotency key, which the provider still honours. */
+  requeued: number;
+}
 
 export type ClaimResult =
   | {
       kind: 'claimed';
-      /** The first of `recipients`. */
-      recipient: Recipient;
       recipients: Recipient[];
       batch: number;
       /** These are the first claims of their batch. */
@@ -68,55 +69,91 @@ export type ClaimResult =
       campaign: Campaign;
     }
   /** Nothing may be claimed before `until` (epoch ms). */
-  | { kind: 'wait'; until: number; reason: 'interval' | 'rate' | 'retry' }
-  /** The open batch has all its claims; close it once in-flight sends are recorded. */
+  | { kind: 'wait'; until: number; reason: WaitReason }
+  /** The open batch has all its claims; it closes once nothing of it is in flight (`settle`). */
   | { kind: 'batch_full' }
-  /** No pending recipient, but some are still in flight. */
+  /** No pending recipient is left, but some are still in flight (this runner's or another's). */
   | { kind: 'draining' }
-  /** No pending and none in flight: the campaign can complete. */
+  /** No pending and none in flight: the campaign can complete (`settle`). */
   | { kind: 'done' }
   /** Status is not `sending` any more (paused, cancelled, completed elsewhere). */
   | { kind: 'stopped'; status: CampaignStatus }
-  /** Our lease expired or was taken over. */
+  /** This runner's lease expired or it was reaped as dead: it claims nothing more. */
   | { kind: 'lost_lease' };
 
-export interface ResultUpdate {
-  status: Extract<RecipientStatus, 'pending' | 'sent' | 'failed' | 'in_doubt'>;
-  lastError?: string | null;
-  /** For `pending` (a retry): when it is due. */
-  nextAttemptAt?: number;
-  sentAt?: number;
-  /** The attempt did not count (the server was never reached). */
-  refundAttempt?: boolean;
-  /** The Message-ID used (the same on every attempt). */
-  messageId?: string;
-  /** Put the address on the suppression list with this reason. */
-  suppress?: string;
-}
-
-/** A send's outcome waiting to be recorded. */
-export interface PendingResult {
+/** How one attempt ended, as the engine reports it; the store records recipient and log row. */
+export interface AttemptResult {
   recipientId: number;
-  update: ResultUpdate;
-  event: NewEvent;
+  /**
+   * `sent`, `failed`, `in_doubt`; `retry` (pending again at `retryAt`); `refunded` (the server or
+   * API was never reached, or asked us to slow down: not an attempt, the recipient is pending
+   * again at once and gives its batch place back).
+   */
+  outcome: 'sent' | 'retry' | 'failed' | 'in_doubt' | 'refunded';
+  at: number;
+  /** The server's answer (sent) or why not (the others). */
+  detail: string | null;
+  /** The Message-ID used (the same on every attempt). */
+  messageId: string;
+  providerId?: string | null;
+  /** retry: when it is due again. */
+  retryAt?: number;
+  /** retry: the request may have reached the provider; a resend is safe only until then. */
+  dedupeUntil?: number | null;
+  /** failed: put the address on the suppression list with this reason. */
+  suppress?: string | null;
+  /** refunded: the provider asked the whole campaign to wait until then (HTTP 429). */
+  throttleUntil?: number | null;
 }
 
 export interface StepResult {
-  /** For each result, whether it was recorded (false: the recipient is no longer ours). */
+  /** For each result, whether it was recorded (false: the recipient is no longer this runner's). */
   recorded: boolean[];
   /** Null when no claim was asked for (`max` 0). */
   claim: ClaimResult | null;
 }
 
+export interface ClaimOptions {
+  /** How long the transport's provider honours an idempotency key (null: no such thing). */
+  idempotencyWindowMs: number | null;
+}
+
+export type SettleResult =
+  /** Something of the campaign is still in flight (here or at another runner): look again later. */
+  | { kind: 'busy' }
+  /** Nothing to close: the open batch still has claims to make. */
+  | { kind: 'open' }
+  | { kind: 'stopped'; status: CampaignStatus }
+  /** The open batch was closed (batch n) and/or the campaign completed. */
+  | { kind: 'settled'; closedBatch: number | null; nextBatchAt: number | null; completed: boolean; campaign: Campaign };
+
+export interface RecipientQuery {
+  statuses?: RecipientStatus[];
+  /** Case-insensitive substring of the address or of the last error. */
+  search?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface BatchStats {
+  batch: number;
+  sent: number;
+  failed: number;
+  inDoubt: number;
+  retried: number;
+}
+
 export interface Store {
-  readonly location: string;
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the data is, fit to show: a file path, or a URL with its password as ***. */
+  readonly display: string;
   close(): Promise<void>;
 
   createCampaign(settings: CampaignSettings, now: number): Promise<Campaign>;
   getCampaign(id: number): Promise<Campaign | null>;
   listCampaigns(): Promise<Campaign[]>;
-  /** Campaigns (all, or those ids) with counts and lease, for `status`. */
-  summaries(ids?: number[]): Promise<CampaignSummary[]>;
+  /** Campaigns (all, or those ids) with counts, runners and what each waits for, at `now`. */
+  summaries(ids?: number[], now?: number): Promise<CampaignSummary[]>;
   /**
    * Moves a campaign to `to` if its status is one of `from`; returns the updated campaign or
    * the status that blocked it. `start` also makes the first batch due at `now`.
@@ -138,54 +175,63 @@ export interface Store {
   firstRecipient(campaignId: number): Promise<Recipient | null>;
   /** Streams recipients in id order, optionally of one status. */
   iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient>;
-  /** in_doubt → pending (resend) or sent (mark-sent); resend also reopens a completed campaign. */
-  resolveInDoubt(campaignId: number, mode: 'resend' | 'mark-sent', now: number): Promise<number>;
+  /** A page of recipients (newest attempt first), with how many match. */
+  listRecipients(campaignId: number, query: RecipientQuery): Promise<{ total: number; rows: Recipient[] }>;
+  /** Every attempt of one recipient, oldest first. */
+  recipientHistory(campaignId: number, recipientId: number): Promise<StoredEvent[]>;
+  /** Messages sent per minute over the last `minutes` minutes before `now`, oldest first. */
+  activity(campaignId: number, now: number, minutes: number): Promise<number[]>;
+  /** The newest `limit` batches: how their attempts ended. */
+  batchStats(campaignId: number, limit: number): Promise<BatchStats[]>;
+  /**
+   * in_doubt → pending (resend) or sent (mark-sent), every one or those addresses; resend also
+   * reopens a completed campaign. Returns how many changed.
+   */
+  resolveInDoubt(campaignId: number, mode: 'resend' | 'mark-sent', now: number, emails?: string[]): Promise<number>;
 
   addSuppressions(emails: string[], reason: string, now: number): Promise<number>;
   removeSuppressions(emails: string[]): Promise<number>;
   listSuppressions(): Promise<Suppression[]>;
 
   /**
-   * A number that changes whenever another connection (another process) has committed since
-   * the last call: lets a watcher skip re-reading an unchanged database.
+   * A number that changes when another process may have committed something since the last
+   * call: a watcher skips re-reading a quiet database.
    */
   changeMarker(): Promise<number>;
 
-  addEvent(event: NewEvent): Promise<number>;
-  /** Newest `limit` events (returned oldest first), or those after `afterId`. */
-  listEvents(campaignId: number | null, options?: { afterId?: number; limit?: number }): Promise<StoredEvent[]>;
-
-  getLease(campaignId: number): Promise<Lease | null>;
+  addEvent(event: NewEvent): Promise<void>;
   /**
-   * Takes the campaign's lease if free, expired, ours, or `canTakeOver(holder)` says its holder
-   * is dead. On acquisition every `sending` recipient (claimed by a runner that is gone) becomes
-   * `in_doubt`.
+   * The log: campaign events and every attempt, oldest first. The newest `limit`, or those
+   * after `afterId` (ids only grow).
    */
-  acquireLease(
-    campaignId: number,
-    owner: LeaseOwner,
-    now: number,
-    ttlMs: number,
-    canTakeOver: (holder: Lease) => boolean,
-  ): Promise<LeaseResult>;
-  renewLease(campaignId: number, token: string, now: number, ttlMs: number): Promise<boolean>;
-  releaseLease(campaignId: number, token: string): Promise<void>;
+  listEvents(campaignId: number | null, options?: { afterId?: number; limit?: number }): Promise<StoredEvent[]>;
+  /** Deletes log rows older than `before` (never recipients); returns how many. */
+  pruneEvents(before: number, campaignId?: number): Promise<number>;
+
+  listRunners(campaignId: number): Promise<Runner[]>;
+  /**
+   * Registers a runner on the campaign, first taking over every dead one: lease expired, or
+   * its token in `localDead` (its process is gone from this host).
+   */
+  joinCampaign(campaignId: number, me: RunnerIdentity, now: number, ttlMs: number, localDead: string[]): Promise<{ runner: Runner; reaped: Reaped[] }>;
+  /** Renews this runner's lease and takes over dead ones; `alive` false: it was reaped itself. */
+  heartbeat(campaignId: number, token: string, now: number, ttlMs: number, localDead: string[]): Promise<{ alive: boolean; reaped: Reaped[] }>;
+  /**
+   * Unregisters a runner that stops. Its recipients still `sending` become `in_doubt` when their
+   * message went to the server (`unanswered`), or `pending` again when it never did (a claim whose
+   * commit was not confirmed): a runner that stops cleanly leaves nothing `sending`.
+   */
+  leaveCampaign(campaignId: number, token: string, now: number, unanswered: number[]): Promise<void>;
 
   /**
    * The engine's one unit of work per turn, a single synced commit: records `results` (each only
-   * if this token still holds its recipient), then claims up to `max` due recipients (status
-   * `sending`, attempt counted) with every rule checked: status, lease, batch, rate.
-   * Recording before claiming keeps "claimed but not recorded" at most the number in flight.
+   * if this runner still holds its recipient), then claims up to `max` due recipients with every
+   * rule checked (status, lease, batch, interval, window, rate, retry time). Recording before
+   * claiming keeps "claimed but not recorded" at most the number in flight.
    */
-  step(campaignId: number, token: string, now: number, results: PendingResult[], max: number): Promise<StepResult>;
-  /** `step` with one claim and no results. */
-  claimNext(campaignId: number, token: string, now: number): Promise<ClaimResult>;
-  /** `step` with one result and no claim. */
-  recordResult(recipientId: number, token: string, update: ResultUpdate, event: NewEvent): Promise<boolean>;
-  /** Ends the open batch: next batch due `interval` later, or the campaign completes. */
-  closeBatch(campaignId: number, token: string, now: number): Promise<Campaign>;
-  /** Completes a `sending` campaign with nothing pending or in flight. */
-  completeIfDone(campaignId: number, now: number): Promise<Campaign>;
+  step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options?: ClaimOptions): Promise<StepResult>;
+  /** Closes the open batch once nothing of it is in flight, and completes a campaign with nothing left. */
+  settle(campaignId: number, now: number): Promise<SettleResult>;
 }
 
 /** What the engine uses of a Store (all it needs to run a campaign). */
@@ -196,11 +242,10 @@ export type EngineStore = Pick<
   | 'makeBatchDue'
   | 'setLastError'
   | 'addEvent'
-  | 'getLease'
-  | 'acquireLease'
-  | 'renewLease'
-  | 'releaseLease'
+  | 'listRunners'
+  | 'joinCampaign'
+  | 'heartbeat'
+  | 'leaveCampaign'
   | 'step'
-  | 'closeBatch'
-  | 'completeIfDone'
+  | 'settle'
 >;

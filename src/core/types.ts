@@ -51,18 +51,30 @@ export interface Campaign extends CampaignSettings {
   batchesSent: number;
   /** Claims made in the batch now open (0 when no batch is open). */
   batchClaimed: number;
+  /** An email API asked the campaign to slow down (HTTP 429) until then; null when not. */
+  throttledUntil: number | null;
   lastError: string | null;
 }
 
-export interface Lease {
+/** One process working on a campaign, with its lease (renewed while it works). */
+export interface Runner {
   campaignId: number;
   /** "host:pid" */
   owner: string;
   host: string;
   pid: number;
   token: string;
-  acquiredAt: number;
+  startedAt: number;
   expiresAt: number;
+}
+
+export const WAIT_REASONS = ['interval', 'rate', 'window', 'retry'] as const;
+export type WaitReason = (typeof WAIT_REASONS)[number];
+
+/** What keeps a `sending` campaign from sending right now, and until when. */
+export interface Waiting {
+  reason: WaitReason;
+  until: number;
 }
 
 export interface Recipient {
@@ -77,6 +89,10 @@ export interface Recipient {
   messageId: string | null;
   /** The id the provider gave the accepted message (HTTPS APIs); null for SMTP and outbox. */
   providerId: string | null;
+  /** Until when the provider deduplicates this recipient's idempotency key (set at the first claim). */
+  idempotentUntil: number | null;
+  /** A pending recipient whose last request may have reached the provider: resendable only until then. */
+  dedupeUntil: number | null;
   sentAt: number | null;
   batch: number | null;
   fields: Record<string, string>;
@@ -85,7 +101,10 @@ export interface Recipient {
 export interface CampaignSummary {
   campaign: Campaign;
   counts: StatusCounts;
-  lease: Lease | null;
+  /** Every runner registered on the campaign, oldest first (dead ones until someone reaps them). */
+  runners: Runner[];
+  /** Null when nothing holds a `sending` campaign back (or it is not sending). */
+  waiting: Waiting | null;
 }
 
 export type EventLevel = 'info' | 'warn' | 'error';

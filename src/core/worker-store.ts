@@ -1,17 +1,17 @@
 /**
- * The engine's store on a worker thread. better-sqlite3 is synchronous: every synced commit
- * (claims and results, synchronous=FULL) would otherwise stop the event loop for the length of
- * an fsync, while answers from the server and the next messages wait. Here the main thread keeps
- * rendering and talking SMTP while a commit is on its way to the disk; the engine still awaits
- * each claim's commit before its message goes out, so nothing about durability changes.
+ * The engine's SQLite store on a worker thread. better-sqlite3 is synchronous: every synced
+ * commit (claims and results, synchronous=FULL) would otherwise stop the event loop for the
+ * length of an fsync, while answers from the server and the next messages wait. Here the main
+ * thread keeps rendering and talking SMTP while a commit is on its way to the disk; the engine
+ * still awaits each claim's commit before its message goes out, so nothing about durability
+ * changes. (PostgreSQL needs no such thing: its client never blocks the event loop.)
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EngineStore } from './store.js';
 import { UserError } from './types.js';
 
-
-type Method = Exclude<keyof EngineStore, 'acquireLease'> | 'acquireLeaseTakingOver' | 'close';
+type Method = keyof EngineStore | 'close';
 
 /** A message to the worker, and its answer. */
 export interface StoreCall {
@@ -78,20 +78,10 @@ export class WorkerStore implements EngineStore {
   makeBatchDue: EngineStore['makeBatchDue'] = (...a) => this.call('makeBatchDue', a);
   setLastError: EngineStore['setLastError'] = (...a) => this.call('setLastError', a);
   addEvent: EngineStore['addEvent'] = (...a) => this.call('addEvent', a);
-  getLease: EngineStore['getLease'] = (...a) => this.call('getLease', a);
-  renewLease: EngineStore['renewLease'] = (...a) => this.call('renewLease', a);
-  releaseLease: EngineStore['releaseLease'] = (...a) => this.call('releaseLease', a);
+  listRunners: EngineStore['listRunners'] = (...a) => this.call('listRunners', a);
+  joinCampaign: EngineStore['joinCampaign'] = (...a) => this.call('joinCampaign', a);
+  heartbeat: EngineStore['heartbeat'] = (...a) => this.call('heartbeat', a);
+  leaveCampaign: EngineStore['leaveCampaign'] = (...a) => this.call('leaveCampaign', a);
   step: EngineStore['step'] = (...a) => this.call('step', a);
-  closeBatch: EngineStore['closeBatch'] = (...a) => this.call('closeBatch', a);
-  completeIfDone: EngineStore['completeIfDone'] = (...a) => this.call('completeIfDone', a);
-
-  /**
-   * A function cannot cross to the worker: ask who holds the lease, decide here whether that
-   * holder may be taken over, and let the worker take it only if the same holder still has it.
-   */
-  acquireLease: EngineStore['acquireLease'] = async (campaignId, owner, now, ttlMs, canTakeOver) => {
-    const holder = await this.getLease(campaignId);
-    const takeOverToken = holder && holder.token !== owner.token && canTakeOver(holder) ? holder.token : null;
-    return this.call('acquireLeaseTakingOver', [campaignId, owner, now, ttlMs, takeOverToken]);
-  };
+  settle: EngineStore['settle'] = (...a) => this.call('settle', a);
 }

@@ -228,7 +228,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
         void html;
         void text;
         void subject;
-        return [rest, x.counts, x.lease && [x.lease.owner, x.lease.expiresAt]];
+        return [rest, x.counts, x.runners.map((r) => [r.owner, r.expiresAt]), x.waiting];
       }),
       s.runs,
       s.watchedId,
@@ -433,10 +433,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
         if (!result) return;
         // The screen shows the campaign as the run left it before the notice says why it ended.
         await this.refresh();
-        if (result.outcome === 'lease_held') {
-          const holder = this.heldBy.get(id) ?? (result.error ?? '').replace(/^being sent by /, '');
-          this.notify({ code: 'lease_held', id, holder }, 'warn');
-        } else if (!(result.outcome === 'stopped' && this.disposedOrStopping)) {
+        if (!(result.outcome === 'stopped' && this.disposedOrStopping)) {
           const level: EventLevel = result.outcome === 'unavailable' ? 'error' : result.outcome === 'completed' ? 'info' : 'warn';
           this.notify({ code: 'run_ended', id, outcome: result.outcome, error: result.error ? redactUrl(result.error) : null }, level);
         }
@@ -463,9 +460,6 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     switch (e.type) {
       case 'waiting':
         this.update({ waits: { ...this.snapshot.waits, [e.campaignId]: { until: e.until, reason: e.reason } } });
-        break;
-      case 'lease_held':
-        this.heldBy.set(e.campaignId, e.holder);
         break;
       case 'batch_started':
       case 'sent':

@@ -9,11 +9,9 @@ export type Sender = { kind: 'this'; owner: string } | { kind: 'other'; owner: s
 export function senderOf(s: CampaignSummary, snap: Snapshot, now: number): Sender {
   const id = s.campaign.id;
   const mine = snap.runs[id] !== undefined;
-  if (s.lease && s.lease.expiresAt > now) {
-    if (mine && s.lease.owner === snap.ownerName) return { kind: 'this', owner: s.lease.owner };
-    return { kind: 'other', owner: s.lease.owner };
-  }
   if (mine) return { kind: 'this', owner: snap.ownerName };
+  const other = s.runners.find((r) => r.expiresAt > now && r.owner !== snap.ownerName);
+  if (other) return { kind: 'other', owner: other.owner };
   return { kind: 'none' };
 }
 

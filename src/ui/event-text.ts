@@ -10,10 +10,13 @@ export function eventText(line: LogLine, m: Messages, fmt: Formatter, tz: string
   const ev = m.ev;
   const time = (v: unknown) => (typeof v === 'number' ? fmt.time(v, tz, now) : '');
   switch (line.type) {
+    case 'runner_joined':
     case 'lease_acquired': {
       const base = t(ev.lease_acquired, { owner: str(d.owner) });
       return d.tookOverFrom ? `${base}; ${t(ev.lease_takeover, { from: str(d.tookOverFrom), n: fmt.num(num(d.markedInDoubt)) })}` : base;
     }
+    case 'runner_reaped':
+      return t(ev.lease_takeover, { from: str(d.owner), n: fmt.num(num(d.inDoubt)) });
     case 'lease_held':
       return t(ev.lease_held, { holder: str(d.holder) });
     case 'lease_lost':

@@ -12,8 +12,9 @@ import { EventEmitter } from 'node:events';
 import { writeSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fail } from '../cli/context.js';
-import { resolveDbPath } from '../core/config.js';
-import { openSqliteStore, type SqliteStore } from '../core/sqlite-store.js';
+import { resolveDbLocation } from '../core/config.js';
+import type { Store } from '../core/store.js';
+import { openStore } from '../core/store/open.js';
 import { parseTransportUrl } from '../core/transport.js';
 import { TuiController } from './controller.js';
 import { detectLang, intlLocale } from './i18n.js';
@@ -29,10 +30,10 @@ const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[2J\x1b[H';
 const LEAVE_ALT_SCREEN = '\x1b[?25h\x1b[?1049l';
 
 export async function runTui(a: TuiArgs): Promise<void> {
-  let store: SqliteStore | undefined;
+  let store: Store | undefined;
   let transportUrl: string | null;
   try {
-    store = openSqliteStore(resolveDbPath(a.db));
+    store = await openStore(resolveDbLocation(a.db));
     transportUrl = a.transport || process.env.AREMKO_MAIL_TRANSPORT || null;
     // A malformed URL is a usage error now, not a surprise at the first `s`.
     if (transportUrl) parseTransportUrl(transportUrl);
@@ -112,8 +113,8 @@ export async function runTui(a: TuiArgs): Promise<void> {
   stdout.on('error', onStdoutError);
   stdout.write(ENTER_ALT_SCREEN);
 
-  const dbPath = store.location;
-  const rel = relative(process.cwd(), dbPath);
+  const dbPath = store.display;
+  const rel = store.kind === 'sqlite' ? relative(process.cwd(), dbPath) : '';
   const dbLabel = rel && !rel.startsWith('..') && rel.length < dbPath.length ? rel : dbPath;
 
   let instance: ReturnType<typeof render> | undefined;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/core/sqlite-store.js';
+import { openSqliteStore } from '../../src/core/store/sqlite.js';
 import type { Recipient } from '../../src/core/types.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 

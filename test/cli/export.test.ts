@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCampaign } from '../../src/core/campaigns.js';
-import { openSqliteStore } from '../../src/core/sqlite-store.js';
+import { openSqliteStore } from '../../src/core/store/sqlite.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { settings } from '../helpers/store.js';
 
@@ -34,14 +34,15 @@ beforeAll(async () => {
     // Send the first two through the store, as a runner would: José sent, María refused.
     await store.transition(c.id, ['draft'], 'sending', SENT_AT);
     const token = 'test-token';
-    await store.acquireLease(c.id, { host: 'test', pid: process.pid, token }, SENT_AT, 60_000, () => false);
-    const event = { campaignId: c.id, at: SENT_AT, level: 'info' as const, type: 'test', message: 'test' };
-    const first = await store.claimNext(c.id, token, SENT_AT);
-    const second = await store.claimNext(c.id, token, SENT_AT);
-    if (first.kind !== 'claimed' || second.kind !== 'claimed') throw new Error('seeding: claims failed');
-    await store.recordResult(first.recipient.id, token, { status: 'sent', sentAt: SENT_AT, messageId: '<aremko.1.1.x@aremko.cl>' }, event);
-    await store.recordResult(second.recipient.id, token, { status: 'failed', lastError: FAILURE, messageId: '<aremko.1.2.x@aremko.cl>' }, event);
-    await store.releaseLease(c.id, token);
+    await store.joinCampaign(c.id, { host: 'test', pid: process.pid, token }, SENT_AT, 60_000, []);
+    const step = await store.step(c.id, token, SENT_AT, [], 2);
+    if (step.claim?.kind !== 'claimed') throw new Error('seeding: claims failed');
+    const [first, second] = step.claim.recipients;
+    await store.step(c.id, token, SENT_AT, [
+      { recipientId: first!.id, outcome: 'sent', at: SENT_AT, detail: '250 ok', messageId: '<aremko.1.1.x@aremko.cl>' },
+      { recipientId: second!.id, outcome: 'failed', at: SENT_AT, detail: FAILURE, messageId: '<aremko.1.2.x@aremko.cl>' },
+    ], 0);
+    await store.leaveCampaign(c.id, token, SENT_AT, []);
   } finally {
     await store.close();
   }

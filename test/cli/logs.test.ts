@@ -1,31 +1,43 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCampaign } from '../../src/core/campaigns.js';
-import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
-import { CLI, runCli, tempDir } from '../helpers/cli.js';
+import type { Store } from '../../src/core/store.js';
+import { backends, createTestDatabase, type TestDatabase } from '../helpers/backends.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { settings } from '../helpers/store.js';
 
-const t = tempDir();
-const cli = (...args: string[]) => runCli(['--db', t.db, ...args]);
 const T0 = Date.UTC(2026, 10, 27, 23, 0, 0);
-let store: SqliteStore;
 
+describe.each(backends())('logs on %s', (backend) => {
+let db: TestDatabase;
+let store: Store;
+const cli = (...args: string[]) => runCli(['--db', db.location, ...args]);
+
+/** A campaign's real history: a runner joins, starts a batch, and three attempts end three ways. */
 beforeAll(async () => {
-  store = openSqliteStore(t.db);
+  db = await createTestDatabase(backend);
+  store = await db.open();
   const logs = settings({ name: 'Logs', subject: 'Hola', from: 'hola@aremko.cl', html: '<p>Hola</p>', intervalSeconds: 30 });
-  await createCampaign(store, logs, T0);
-  await createCampaign(store, { ...logs, name: 'Other' }, T0);
-  const add = (campaignId: number, i: number, type: string, message: string, level: 'info' | 'warn' | 'error' = 'info') =>
-    store.addEvent({ campaignId, at: T0 + i * 1000, level, type, message, data: { i } });
-  await add(1, 0, 'batch_started', 'batch 1 started: up to 50 recipients');
-  await add(2, 1, 'sent', 'another campaign');
-  await add(1, 2, 'sent', 'sent to josé@example.com (250 2.0.0 Ok: queued)');
-  await add(1, 3, 'retry_scheduled', 'maría@example.com: 451 4.7.1 try later\n(greylisted)', 'warn');
-  await add(1, 4, 'failed', 'ramón@example.com: 550 5.1.1 no such user', 'error');
+  for (const name of ['Logs', 'Other']) {
+    const c = await createCampaign(store, { ...logs, name }, T0);
+    const session = await store.beginImport(c.id);
+    const emails = name === 'Logs' ? ['josé@example.com', 'maría@example.com', 'ramón@example.com'] : ['otra@example.com'];
+    await session.add(emails.map((email, i) => ({ line: i + 2, email, fields: { email } })));
+    await session.commit();
+  }
+  await store.transition(1, ['draft'], 'sending', T0);
+  await store.joinCampaign(1, { host: 'test', pid: 1, token: 'tok' }, T0, 600_000, []);
+  await store.addEvent({ type: 'batch_started', campaignId: 1, at: T0, batch: 1, batchSize: 50 });
+  const claim = (await store.step(1, 'tok', T0, [], 3)).claim!;
+  if (claim.kind !== 'claimed') throw new Error('seeding: no claim');
+  const [jose, maria, ramon] = claim.recipients;
+  const at = (i: number) => T0 + i * 1000;
+  await store.step(1, 'tok', at(2), [{ recipientId: jose!.id, outcome: 'sent', at: at(2), detail: '250 2.0.0 Ok: queued', messageId: '<1@x>' }], 0);
+  await store.step(1, 'tok', at(3), [{ recipientId: maria!.id, outcome: 'retry', at: at(3), detail: '451 4.7.1 try later\n(greylisted)', messageId: '<2@x>', retryAt: at(63) }], 0);
+  await store.step(1, 'tok', at(4), [{ recipientId: ramon!.id, outcome: 'failed', at: at(4), detail: '550 5.1.1 no such user', messageId: '<3@x>' }], 0);
 });
 afterAll(async () => {
-  await store.close();
-  t.cleanup();
+  await db.cleanup();
 });
 
 describe('logs', () => {
@@ -33,10 +45,12 @@ describe('logs', () => {
     const r = await cli('logs', '1');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')).toEqual([
-      '2026-11-27T23:00:00.000Z  info   batch_started    batch 1 started: up to 50 recipients',
-      '2026-11-27T23:00:02.000Z  info   sent             sent to josé@example.com (250 2.0.0 Ok: queued)',
-      '2026-11-27T23:00:03.000Z  warn   retry_scheduled  maría@example.com: 451 4.7.1 try later | (greylisted)',
-      '2026-11-27T23:00:04.000Z  error  failed           ramón@example.com: 550 5.1.1 no such user',
+      '2026-11-27T23:00:00.000Z  info   status           campaign draft → sending',
+      '2026-11-27T23:00:00.000Z  info   runner_joined    runner test:1 joined',
+      '2026-11-27T23:00:00.000Z  info   batch_started    batch 1 started (up to 50 messages)',
+      '2026-11-27T23:00:02.000Z  info   sent             sent to josé@example.com (batch 1, attempt 1): 250 2.0.0 Ok: queued',
+      '2026-11-27T23:00:03.000Z  warn   retry_scheduled  temporary failure for maría@example.com (attempt 1): 451 4.7.1 try later | (greylisted); retry at 2026-11-27T23:01:03.000Z',
+      '2026-11-27T23:00:04.000Z  error  failed           failed for ramón@example.com (attempt 1): 550 5.1.1 no such user',
       '',
     ]);
   });
@@ -45,16 +59,24 @@ describe('logs', () => {
     const r = await cli('logs', '1', '--json', '--limit', '2');
     expect(r.code).toBe(0);
     const events = JSON.parse(r.stdout);
+    const ids = (await store.listEvents(1, { limit: 2 })).map((e) => e.id);
     expect(events).toEqual([
       {
-        id: 4,
+        id: ids[0],
         at: '2026-11-27T23:00:03.000Z',
         level: 'warn',
         type: 'retry_scheduled',
-        message: 'maría@example.com: 451 4.7.1 try later\n(greylisted)',
-        data: { i: 3 },
+        message: 'temporary failure for maría@example.com (attempt 1): 451 4.7.1 try later\n(greylisted); retry at 2026-11-27T23:01:03.000Z',
+        data: { recipientId: 2, email: 'maría@example.com', attempt: 1, batch: 1, providerId: null, retryAt: T0 + 63_000, error: '451 4.7.1 try later\n(greylisted)' },
       },
-      { id: 5, at: '2026-11-27T23:00:04.000Z', level: 'error', type: 'failed', message: 'ramón@example.com: 550 5.1.1 no such user', data: { i: 4 } },
+      {
+        id: ids[1],
+        at: '2026-11-27T23:00:04.000Z',
+        level: 'error',
+        type: 'failed',
+        message: 'failed for ramón@example.com (attempt 1): 550 5.1.1 no such user',
+        data: { recipientId: 3, email: 'ramón@example.com', attempt: 1, batch: 1, providerId: null, suppressed: false, error: '550 5.1.1 no such user' },
+      },
     ]);
   });
 
@@ -75,7 +97,7 @@ describe('logs', () => {
 
 /** Collects a child's stdout; `waitFor` resolves when it contains `text` (no fixed sleeps). */
 function following(args: string[]) {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, '--db', t.db, ...args], {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, '--db', db.location, ...args], {
     env: { ...process.env, NO_COLOR: '1' },
   });
   let stdout = '';
@@ -119,10 +141,10 @@ describe('logs --follow', () => {
     try {
       await f.waitFor('ramón@example.com');
       expect(f.output()).not.toContain('josé@example.com'); // --limit 1: only the newest before following
-      await store.addEvent({ campaignId: 2, at: T0 + 9000, level: 'info', type: 'sent', message: 'not this campaign' });
-      await store.addEvent({ campaignId: 1, at: T0 + 10_000, level: 'info', type: 'batch_finished', message: 'batch 1 finished: 3 sent' });
-      await f.waitFor('batch 1 finished: 3 sent');
-      expect(f.output().split('\n').at(-2)).toBe('2026-11-27T23:00:10.000Z  info   batch_finished  batch 1 finished: 3 sent');
+      await store.addEvent({ campaignId: 2, at: T0 + 9000, type: 'transport_error', error: 'not this campaign' });
+      await store.addEvent({ campaignId: 1, at: T0 + 10_000, type: 'batch_finished', batch: 1, nextBatchAt: null });
+      await f.waitFor('batch 1 finished');
+      expect(f.output().split('\n').at(-2)).toBe('2026-11-27T23:00:10.000Z  info   batch_finished  batch 1 finished');
       f.child.kill('SIGINT');
       expect(await f.exited).toBe(0);
       expect(f.output()).not.toContain('not this campaign');
@@ -136,22 +158,24 @@ describe('logs --follow', () => {
     const f = following(['logs', '1', '--follow', '--json', '--limit', '2']);
     try {
       await f.waitFor('"batch_finished"');
-      const added = await store.addEvent({ campaignId: 1, at: T0 + 20_000, level: 'warn', type: 'in_doubt', message: 'josé: connection lost after data', data: { recipientId: 1 } });
-      await f.waitFor('"in_doubt"');
+      await store.addEvent({ campaignId: 1, at: T0 + 20_000, type: 'throttled', until: T0 + 80_000, error: '429 too many requests' });
+      const [added] = await store.listEvents(1, { limit: 1 });
+      await f.waitFor('"throttled"');
       f.child.kill('SIGTERM');
       expect(await f.exited).toBe(0);
       const lines = f.output().trimEnd().split('\n');
-      expect(lines.map((l) => JSON.parse(l).type)).toEqual(['failed', 'batch_finished', 'in_doubt']);
+      expect(lines.map((l) => JSON.parse(l).type)).toEqual(['failed', 'batch_finished', 'throttled']);
       expect(JSON.parse(lines[2]!)).toEqual({
-        id: added,
+        id: added!.id,
         at: '2026-11-27T23:00:20.000Z',
         level: 'warn',
-        type: 'in_doubt',
-        message: 'josé: connection lost after data',
-        data: { recipientId: 1 },
+        type: 'throttled',
+        message: 'the provider asked to slow down: no sends until 2026-11-27T23:01:20.000Z (429 too many requests)',
+        data: { until: T0 + 80_000, error: '429 too many requests' },
       });
     } finally {
       f.child.kill('SIGKILL');
     }
   });
+});
 });

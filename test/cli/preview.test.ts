@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCampaign } from '../../src/core/campaigns.js';
-import { openSqliteStore } from '../../src/core/sqlite-store.js';
+import { openSqliteStore } from '../../src/core/store/sqlite.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { settings } from '../helpers/store.js';
 

@@ -1,6 +1,6 @@
 /** `send-test` and `resolve` as an operator runs them. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/core/sqlite-store.js';
+import { openSqliteStore } from '../../src/core/store/sqlite.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
 import { addRecipients, settings } from '../helpers/store.js';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import iconv from 'iconv-lite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importRecipients, importSuppressions } from '../../src/core/import.js';
-import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/core/store/sqlite.js';
 import type { Recipient } from '../../src/core/types.js';
 import { tempDir } from '../helpers/cli.js';
 import { settings } from '../helpers/store.js';

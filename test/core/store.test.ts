@@ -1,217 +1,341 @@
-import Database from 'better-sqlite3';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+/**
+ * The store conformance suite: every rule of the Store contract, run against every backend
+ * (SQLite always, PostgreSQL when the tests' server is up — always in CI). Backend-specific
+ * matters (files, schemas, URLs) are in sqlite-store.test.ts and postgres-store.test.ts.
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/core/migrations.js';
-import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
-import { tempDir } from '../helpers/cli.js';
-import { addRecipients, settings, tempStore } from '../helpers/store.js';
+import type { AttemptResult, ClaimResult, Store } from '../../src/core/store.js';
+import type { CampaignSettings } from '../../src/core/types.js';
+import { backends, createTestDatabase, type TestDatabase } from '../helpers/backends.js';
+import { addRecipients, settings } from '../helpers/store.js';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 const me = { host: 'h1', pid: 100, token: 'tok-me' };
 const other = { host: 'h2', pid: 200, token: 'tok-other' };
-const never = () => false;
+const TTL = 60_000;
 
-describe('opening a database file', () => {
-  let t: ReturnType<typeof tempDir>;
-  beforeEach(() => (t = tempDir()));
-  afterEach(() => t.cleanup());
-
-  it('creates the folder and a 0600 file (and -wal/-shm) at the current schema, in WAL mode', async () => {
-    const path = join(t.dir, 'nested', 'deeper', 'a.db');
-    const store = openSqliteStore(path);
-    await store.createCampaign(settings(), T0);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(statSync(path + '-wal').mode & 0o777).toBe(0o600);
-    expect(statSync(path + '-shm').mode & 0o777).toBe(0o600);
-    expect(store.raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.raw.pragma('synchronous', { simple: true })).toBe(2); // FULL
-    expect(store.raw.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(store.raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    await store.close();
+describe.each(backends())('store conformance: %s', (backend) => {
+  let db: TestDatabase;
+  let store: Store;
+  beforeEach(async () => {
+    db = await createTestDatabase(backend);
+    store = await db.open();
   });
+  afterEach(() => db.cleanup());
 
-  it('reopens an existing database with its data', async () => {
-    const a = openSqliteStore(t.db);
-    const c = await a.createCampaign(settings({ name: 'kept' }), T0);
-    await a.close();
-    const b = openSqliteStore(t.db);
-    expect((await b.getCampaign(c.id))?.name).toBe('kept');
-    await b.close();
-  });
-
-  it('refuses a database from a newer version and leaves it untouched', async () => {
-    const a = openSqliteStore(t.db);
-    await a.close();
-    const raw = new Database(t.db);
-    raw.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
-    raw.close();
-    const before = readFileSync(t.db);
-    expect(() => openSqliteStore(t.db)).toThrow(/newer aremko-mail.*left untouched/);
-    expect(readFileSync(t.db).equals(before)).toBe(true);
-  });
-
-  it("refuses another application's SQLite file and leaves it untouched", () => {
-    const raw = new Database(t.db);
-    raw.exec('CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES (1)');
-    raw.close();
-    const before = readFileSync(t.db);
-    expect(() => openSqliteStore(t.db)).toThrow(/not an aremko-mail database/);
-    expect(readFileSync(t.db).equals(before)).toBe(true);
-  });
-
-  it('refuses a file that is not SQLite at all and leaves it untouched', () => {
-    writeFileSync(t.db, 'email,name\na@b.cl,Ana\n'.repeat(200));
-    const before = readFileSync(t.db);
-    expect(() => openSqliteStore(t.db)).toThrow(/not an aremko-mail database/);
-    expect(readFileSync(t.db).equals(before)).toBe(true);
-  });
-
-  it('upgrades an older database when opened (version 0 with our id: runs every migration)', async () => {
-    const raw = new Database(t.db);
-    raw.pragma(`application_id = ${APPLICATION_ID}`);
-    raw.close();
-    const store = openSqliteStore(t.db);
-    expect(store.raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect((await store.createCampaign(settings(), T0)).id).toBe(1);
-    await store.close();
-  });
-});
-
-describe('store units of work', () => {
-  let s: ReturnType<typeof tempStore>;
-  let store: SqliteStore;
-  beforeEach(() => {
-    s = tempStore();
-    store = s.store;
-  });
-  afterEach(() => s.cleanup());
-
-  async function sendingCampaign(n: number, overrides = {}) {
+  async function sendingCampaign(n: number, overrides: Partial<CampaignSettings> = {}) {
     const c = await store.createCampaign(settings(overrides), T0);
     await addRecipients(store, c.id, n);
     const moved = await store.transition(c.id, ['draft'], 'sending', T0);
     expect(moved.ok).toBe(true);
+    current = c.id;
     return c.id;
   }
 
-  it('keeps status counts in step with every change (triggers), equal to a full count', async () => {
+  const join = (id: number, who = me, at = T0, localDead: string[] = [], ttl = TTL) => store.joinCampaign(id, who, at, ttl, localDead);
+  const claim = async (id: number, token = me.token, at = T0, max = 1, window: number | null = null): Promise<ClaimResult> =>
+    (await store.step(id, token, at, [], max, { idempotencyWindowMs: window })).claim!;
+  const claimed = (c: ClaimResult) => {
+    if (c.kind !== 'claimed') throw new Error(`expected a claim, got ${JSON.stringify(c)}`);
+    return c.recipients;
+  };
+  const answer = (recipientId: number, outcome: AttemptResult['outcome'], at = T0, extra: Partial<AttemptResult> = {}): AttemptResult => ({
+    recipientId,
+    outcome,
+    at,
+    detail: outcome === 'sent' ? '250 OK' : 'something went wrong',
+    messageId: `<m${recipientId}@x>`,
+    ...extra,
+  });
+  let current = 0; // the campaign the test works on (record() steps on it)
+  const record = async (token: string, ...results: AttemptResult[]) => (await store.step(current, token, T0, results, 0)).recorded;
+  const counts = async (id: number) => (await store.summaries([id], T0))[0]!.counts;
+  const total = async (id: number, status: 'pending' | 'sending' | 'sent' | 'failed' | 'suppressed' | 'in_doubt') =>
+    (await store.listRecipients(id, { statuses: [status], limit: 0, offset: 0 })).total;
+
+  it('keeps status counts in step with every change, equal to counting the rows', async () => {
     const id = await sendingCampaign(10);
-    await store.acquireLease(id, me, T0, 60_000, never);
-    const a = await store.claimNext(id, me.token, T0);
-    const b = await store.claimNext(id, me.token, T0);
-    if (a.kind !== 'claimed' || b.kind !== 'claimed') throw new Error('expected claims');
-    await store.recordResult(a.recipient.id, me.token, { status: 'sent', sentAt: T0 }, { campaignId: id, at: T0, level: 'info', type: 'sent', message: 'x' });
-    await store.addSuppressions(['r5@example.com'], 'manual', T0);
-    const [summary] = await store.summaries([id]);
-    const truth = Object.fromEntries(
-      (store.raw.prepare('SELECT status, count(*) n FROM recipients WHERE campaign_id = ? GROUP BY status').all(id) as any[]).map((r) => [r.status, r.n]),
-    );
-    expect(summary!.counts).toMatchObject({ total: 10, sent: 1, sending: 1, suppressed: 1, pending: 7 });
-    expect(truth).toEqual({ sent: 1, sending: 1, suppressed: 1, pending: 7 });
+    await join(id);
+    const [a, b] = claimed(await claim(id, me.token, T0, 2));
+    await record(me.token, answer(a!.id, 'sent'));
+    await store.addSuppressions(['R5@example.com'], 'manual', T0);
+    expect(await counts(id)).toMatchObject({ total: 10, sent: 1, sending: 1, suppressed: 1, pending: 7 });
+    for (const st of ['sent', 'sending', 'suppressed', 'pending'] as const) expect(await total(id, st)).toBe((await counts(id))[st]);
+    expect(b!.status).toBe('sending');
   });
 
-  it('claims in order, counts the attempt, and fills a batch then asks to close it', async () => {
+  it('claims in file order, counts the attempt, fills a batch, closes it once nothing is in flight, then waits the interval', async () => {
     const id = await sendingCampaign(5, { batchSize: 2, intervalSeconds: 600 });
-    await store.acquireLease(id, me, T0, 60_000, never);
-    const first = await store.claimNext(id, me.token, T0);
-    const second = await store.claimNext(id, me.token, T0);
-    const third = await store.claimNext(id, me.token, T0);
-    expect(first.kind === 'claimed' && first.recipient.email).toBe('r0@example.com');
-    expect(first.kind === 'claimed' && first.recipient.attempts).toBe(1);
-    expect(second.kind === 'claimed' && second.batch).toBe(1);
-    expect(third.kind).toBe('batch_full');
-    for (const r of [first, second]) {
-      if (r.kind !== 'claimed') throw new Error();
-      await store.recordResult(r.recipient.id, me.token, { status: 'sent', sentAt: T0 }, { campaignId: id, at: T0, level: 'info', type: 'sent', message: '' });
-    }
-    const closed = await store.closeBatch(id, me.token, T0 + 1000);
-    expect(closed.batchesSent).toBe(1);
-    expect(closed.nextBatchAt).toBe(T0 + 1000 + 600_000);
-    const early = await store.claimNext(id, me.token, T0 + 2000);
-    expect(early).toEqual({ kind: 'wait', until: T0 + 601_000, reason: 'interval' });
+    await join(id);
+    const first = claimed(await claim(id, me.token, T0, 1));
+    const second = claimed(await claim(id, me.token, T0, 5));
+    expect(first.map((r) => [r.email, r.attempts, r.batch])).toEqual([['r0@example.com', 1, 1]]);
+    expect(second.map((r) => r.email)).toEqual(['r1@example.com']);
+    expect(await claim(id)).toEqual({ kind: 'batch_full' });
+    expect(await store.settle(id, T0 + 500)).toEqual({ kind: 'busy' });
+    await record(me.token, answer(first[0]!.id, 'sent'), answer(second[0]!.id, 'sent'));
+    const s = await store.settle(id, T0 + 1000);
+    expect(s).toMatchObject({ kind: 'settled', closedBatch: 1, completed: false, nextBatchAt: T0 + 1000 + 600_000 });
+    expect(await claim(id, me.token, T0 + 2000)).toEqual({ kind: 'wait', until: T0 + 601_000, reason: 'interval' });
+    expect((await store.summaries([id], T0 + 2000))[0]!.waiting).toEqual({ reason: 'interval', until: T0 + 601_000 });
   });
 
-  it('a refunded claim (server never reached) gives back its attempt and its place in the batch', async () => {
+  it('a refunded claim (server never reached) gives back its attempt and its place in the batch, and is no attempt in the log', async () => {
     const id = await sendingCampaign(3, { batchSize: 10 });
-    await store.acquireLease(id, me, T0, 60_000, never);
-    const a = await store.claimNext(id, me.token, T0);
-    await store.claimNext(id, me.token, T0);
-    if (a.kind !== 'claimed') throw new Error();
-    await store.recordResult(a.recipient.id, me.token, { status: 'pending', refundAttempt: true, lastError: 'unreachable' }, { campaignId: id, at: T0, level: 'error', type: 'transport_error', message: '' });
+    await join(id);
+    const [a] = claimed(await claim(id, me.token, T0, 2));
+    await record(me.token, answer(a!.id, 'refunded'));
     expect((await store.getCampaign(id))!.batchClaimed).toBe(1);
-    expect(await store.getRecipient(id, a.recipient.email)).toMatchObject({ status: 'pending', attempts: 0, lastAttemptAt: null });
+    expect(await store.getRecipient(id, a!.email)).toMatchObject({ status: 'pending', attempts: 0, lastAttemptAt: null });
+    expect(await store.recipientHistory(id, a!.id)).toEqual([]);
   });
 
   it('honours pause and cancel written by anyone before the next claim', async () => {
     const id = await sendingCampaign(3);
-    await store.acquireLease(id, me, T0, 60_000, never);
+    await join(id);
     await store.transition(id, ['sending'], 'paused', T0);
-    expect(await store.claimNext(id, me.token, T0)).toEqual({ kind: 'stopped', status: 'paused' });
+    expect(await claim(id)).toEqual({ kind: 'stopped', status: 'paused' });
+    await store.transition(id, ['paused'], 'cancelled', T0);
+    expect(await claim(id)).toEqual({ kind: 'stopped', status: 'cancelled' });
   });
 
-  it('only the lease holder claims; an expired lease is taken over and its in-flight rows become in_doubt', async () => {
+  it('several runners share one campaign: each recipient claimed once, the batch size holds for all together', async () => {
+    const id = await sendingCampaign(7, { batchSize: 5 });
+    await join(id, me);
+    await join(id, other);
+    const mine = claimed(await claim(id, me.token, T0, 3));
+    const theirs = claimed(await claim(id, other.token, T0, 3));
+    expect(mine).toHaveLength(3);
+    expect(theirs).toHaveLength(2); // the batch has 5 places in all
+    expect(new Set([...mine, ...theirs].map((r) => r.id)).size).toBe(5);
+    expect(await claim(id, other.token)).toEqual({ kind: 'batch_full' });
+    await record(me.token, ...mine.map((r) => answer(r.id, 'sent')));
+    // the other runner still has two in flight: nobody closes the batch yet
+    expect(await store.settle(id, T0)).toEqual({ kind: 'busy' });
+    expect(await record(me.token, answer(theirs[0]!.id, 'sent'))).toEqual([false]); // not mine to record
+    await record(other.token, ...theirs.map((r) => answer(r.id, 'sent')));
+    expect(await store.settle(id, T0)).toMatchObject({ kind: 'settled', closedBatch: 1 });
+    const runners = (await store.summaries([id], T0))[0]!.runners;
+    expect(runners.map((r) => r.owner).sort()).toEqual(['h1:100', 'h2:200']);
+  });
+
+  it('a runner whose lease expired is taken over by the next to look: its in-flight recipients become in_doubt; a late answer still lands', async () => {
     const id = await sendingCampaign(3);
-    expect((await store.acquireLease(id, other, T0, 60_000, never)).acquired).toBe(true);
-    const theirs = await store.claimNext(id, other.token, T0);
-    expect(theirs.kind).toBe('claimed');
-    const refused = await store.acquireLease(id, me, T0 + 1000, 60_000, never);
-    expect(refused).toMatchObject({ acquired: false, holder: { owner: 'h2:200' } });
-    expect(await store.claimNext(id, me.token, T0 + 1000)).toEqual({ kind: 'lost_lease' });
-    const taken = await store.acquireLease(id, me, T0 + 61_000, 60_000, never);
-    expect(taken).toMatchObject({ acquired: true, markedInDoubt: 1, tookOverFrom: { owner: 'h2:200' } });
-    const [summary] = await store.summaries([id]);
-    expect(summary!.counts.in_doubt).toBe(1);
-    // the old holder's late answer is still recorded: the truth beats "in doubt"
-    if (theirs.kind !== 'claimed') throw new Error();
-    expect(
-      await store.recordResult(theirs.recipient.id, other.token, { status: 'sent', sentAt: T0 }, { campaignId: id, at: T0, level: 'info', type: 'sent', message: '' }),
-    ).toBe(true);
-    expect((await store.summaries([id]))[0]!.counts).toMatchObject({ sent: 1, in_doubt: 0 });
+    await join(id, other);
+    const [theirs] = claimed(await claim(id, other.token));
+    const later = T0 + TTL + 1;
+    const { reaped } = await join(id, me, later);
+    expect(reaped).toEqual([{ owner: 'h2:200', inDoubt: 1, requeued: 0 }]);
+    expect(await counts(id)).toMatchObject({ in_doubt: 1 });
+    expect(await claim(id, other.token, later)).toEqual({ kind: 'lost_lease' });
+    expect(await store.heartbeat(id, other.token, later, TTL, [])).toEqual({ alive: false, reaped: [] });
+    // the truth beats "in doubt"
+    expect(await record(other.token, answer(theirs!.id, 'sent', later))).toEqual([true]);
+    expect(await counts(id)).toMatchObject({ sent: 1, in_doubt: 0 });
+    const log = await store.listEvents(id, { limit: 100 });
+    expect(log.find((e) => e.type === 'runner_reaped')?.message).toMatch(/h2:200 is gone \(taken over by h1:100\); 1 recipient .* in_doubt/);
   });
 
-  it('takes over at once when canTakeOver says the holder is dead', async () => {
-    const id = await sendingCampaign(1);
-    await store.acquireLease(id, other, T0, 60_000, never);
-    const taken = await store.acquireLease(id, me, T0 + 1, 60_000, (h) => h.pid === 200);
-    expect(taken.acquired).toBe(true);
+  it('takes over at once a runner this host knows is dead (localDead), without waiting for its lease', async () => {
+    const id = await sendingCampaign(2);
+    await join(id, other);
+    claimed(await claim(id, other.token));
+    const { reaped } = await join(id, me, T0 + 1, [other.token]);
+    expect(reaped).toMatchObject([{ owner: 'h2:200', inDoubt: 1 }]);
+    expect((await store.listRunners(id)).map((r) => r.owner)).toEqual(['h1:100']);
+  });
+
+  it('heartbeat renews the lease and reaps the dead; a runner taken for dead is dead, one merely late is renewed', async () => {
+    const id = await sendingCampaign(2);
+    await join(id, me);
+    await join(id, other);
+    expect(await store.heartbeat(id, me.token, T0 + 30_000, TTL, [])).toEqual({ alive: true, reaped: [] });
+    const beat = await store.heartbeat(id, me.token, T0 + 61_000, TTL, []);
+    expect(beat).toEqual({ alive: true, reaped: [{ owner: 'h2:200', inDoubt: 0, requeued: 0 }] });
+    expect((await store.heartbeat(id, other.token, T0 + 62_000, TTL, [])).alive).toBe(false);
+    // suspended past its lease, but nobody took it over: renewed, and it claims again
+    expect((await claim(id, me.token, T0 + 61_000 + TTL + 5)).kind).toBe('lost_lease');
+    expect(await store.heartbeat(id, me.token, T0 + 61_000 + TTL + 5, TTL, [])).toEqual({ alive: true, reaped: [] });
+    expect((await claim(id, me.token, T0 + 61_000 + TTL + 6)).kind).toBe('claimed');
+  });
+
+  it('leaving: unanswered sends become in_doubt at once, claims that never went out go back to pending', async () => {
+    const id = await sendingCampaign(4, { batchSize: 10 });
+    await join(id);
+    const [a, b, c] = claimed(await claim(id, me.token, T0, 3));
+    await record(me.token, answer(a!.id, 'sent'));
+    await store.leaveCampaign(id, me.token, T0 + 5, [b!.id]);
+    expect(await store.getRecipient(id, b!.email)).toMatchObject({ status: 'in_doubt' });
+    expect(await store.getRecipient(id, c!.email)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await store.getCampaign(id))!.batchClaimed).toBe(2);
+    expect(await store.listRunners(id)).toEqual([]);
   });
 
   it('waits for retries that are not due yet, then completes when nothing is left', async () => {
     const id = await sendingCampaign(1);
-    await store.acquireLease(id, me, T0, 600_000, never);
-    const c = await store.claimNext(id, me.token, T0);
-    if (c.kind !== 'claimed') throw new Error();
-    await store.recordResult(c.recipient.id, me.token, { status: 'pending', nextAttemptAt: T0 + 60_000, lastError: '451' }, { campaignId: id, at: T0, level: 'warn', type: 'retry', message: '' });
-    expect(await store.claimNext(id, me.token, T0 + 1)).toEqual({ kind: 'wait', until: T0 + 60_000, reason: 'retry' });
-    const again = await store.claimNext(id, me.token, T0 + 60_000);
-    expect(again.kind === 'claimed' && again.recipient.attempts).toBe(2);
-    if (again.kind !== 'claimed') throw new Error();
-    await store.recordResult(again.recipient.id, me.token, { status: 'sent', sentAt: T0 }, { campaignId: id, at: T0, level: 'info', type: 'sent', message: '' });
-    expect(await store.claimNext(id, me.token, T0 + 60_001)).toEqual({ kind: 'done' });
-    const done = await store.closeBatch(id, me.token, T0 + 60_002);
-    expect(done.status).toBe('completed');
-    expect(done.batchesSent).toBe(1);
+    await join(id, me, T0, [], 600_000);
+    const [r] = claimed(await claim(id));
+    await record(me.token, answer(r!.id, 'retry', T0, { retryAt: T0 + 60_000 }));
+    expect(await claim(id, me.token, T0 + 1)).toEqual({ kind: 'wait', until: T0 + 60_000, reason: 'retry' });
+    expect((await store.summaries([id], T0 + 1))[0]!.waiting).toEqual({ reason: 'retry', until: T0 + 60_000 });
+    const [again] = claimed(await claim(id, me.token, T0 + 60_000));
+    expect(again!.attempts).toBe(2);
+    await record(me.token, answer(again!.id, 'sent', T0 + 60_000));
+    expect(await claim(id, me.token, T0 + 60_001)).toEqual({ kind: 'done' });
+    const done = await store.settle(id, T0 + 60_002);
+    expect(done).toMatchObject({ kind: 'settled', completed: true, closedBatch: 1, campaign: { status: 'completed', batchesSent: 1 } });
+    const history = await store.recipientHistory(id, r!.id);
+    expect(history.map((e) => [e.type, e.data!.attempt])).toEqual([
+      ['retry_scheduled', 1],
+      ['sent', 2],
+    ]);
   });
 
-  it('rate limit: at most n attempts in any sliding window, counted from stored attempts', async () => {
+  it('rate limit: at most n attempts in any sliding window — every attempt, a retried recipient\'s earlier ones too', async () => {
     const id = await sendingCampaign(10, { rate: { count: 3, windowSeconds: 60 }, batchSize: 100 });
-    await store.acquireLease(id, me, T0, 600_000, never);
-    for (let i = 0; i < 3; i++) expect((await store.claimNext(id, me.token, T0 + i * 1000)).kind).toBe('claimed');
-    expect(await store.claimNext(id, me.token, T0 + 5000)).toEqual({ kind: 'wait', until: T0 + 60_001, reason: 'rate' });
-    expect((await store.claimNext(id, me.token, T0 + 60_001)).kind).toBe('claimed');
+    await join(id, me, T0, [], 600_000);
+    const [a] = claimed(await claim(id, me.token, T0));
+    await record(me.token, answer(a!.id, 'retry', T0, { retryAt: T0 }));
+    // a's first attempt still counts after it was recorded and a is pending again
+    claimed(await claim(id, me.token, T0 + 1000));
+    claimed(await claim(id, me.token, T0 + 2000));
+    expect(await claim(id, me.token, T0 + 5000)).toEqual({ kind: 'wait', until: T0 + 60_001, reason: 'rate' });
+    expect((await store.summaries([id], T0 + 5000))[0]!.waiting).toEqual({ reason: 'rate', until: T0 + 60_001 });
+    expect((await claim(id, me.token, T0 + 60_001)).kind).toBe('claimed');
   });
 
-  it('resolve --resend reopens a completed campaign; --mark-sent marks sent', async () => {
-    const id = await sendingCampaign(2);
-    await store.acquireLease(id, other, T0, 60_000, never);
-    await store.claimNext(id, other.token, T0);
-    await store.claimNext(id, other.token, T0);
-    await store.acquireLease(id, me, T0 + 61_000, 60_000, never); // both become in_doubt
-    expect(await store.claimNext(id, me.token, T0 + 61_000)).toEqual({ kind: 'done' });
-    expect((await store.closeBatch(id, me.token, T0 + 61_000)).status).toBe('completed');
-    expect(await store.resolveInDoubt(id, 'resend', T0 + 62_000)).toBe(2);
+  it('send window: nothing is claimed outside the hours of its zone, and status says until when', async () => {
+    const night = Date.parse('2026-11-27T03:00:00Z'); // 00:00 in Santiago (UTC-3 in summer)
+    const id = await sendingCampaign(2, { window: { start: '09:00', end: '18:00' }, timeZone: 'America/Santiago' });
+    await join(id, me, night, [], 24 * 3600_000);
+    const opens = Date.parse('2026-11-27T12:00:00Z');
+    expect(await claim(id, me.token, night)).toEqual({ kind: 'wait', until: opens, reason: 'window' });
+    expect((await store.summaries([id], night))[0]!.waiting).toEqual({ reason: 'window', until: opens });
+    expect((await claim(id, me.token, opens)).kind).toBe('claimed');
+  });
+
+  it('a provider\'s 429 holds the whole campaign until the time it gave, without using an attempt', async () => {
+    const id = await sendingCampaign(3, { batchSize: 10 });
+    await join(id);
+    const [a] = claimed(await claim(id));
+    await record(me.token, answer(a!.id, 'refunded', T0, { throttleUntil: T0 + 30_000 }));
+    expect(await claim(id, me.token, T0 + 1)).toEqual({ kind: 'wait', until: T0 + 30_000, reason: 'rate' });
+    expect(await store.getRecipient(id, a!.email)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await claim(id, me.token, T0 + 30_000)).kind).toBe('claimed');
+  });
+
+  it('idempotency: a dead runner\'s claims go back to pending while the provider deduplicates their key, in_doubt once it no longer does', async () => {
+    const id = await sendingCampaign(2, { batchSize: 10 });
+    await join(id, other);
+    const window = 24 * 3600_000;
+    const theirs = claimed(await claim(id, other.token, T0, 2, window));
+    expect(theirs.every((r) => r.idempotentUntil === T0 + window)).toBe(true);
+    const { reaped } = await join(id, me, T0 + 1, [other.token]);
+    expect(reaped).toEqual([{ owner: 'h2:200', inDoubt: 0, requeued: 2 }]);
+    expect(await counts(id)).toMatchObject({ pending: 2, in_doubt: 0 });
+    // resent under the same key (its window kept from the first claim)
+    const [again] = claimed(await claim(id, me.token, T0 + 2, 1, window));
+    expect(again!.idempotentUntil).toBe(T0 + window);
+    // the other one is not claimed before the provider forgets the key: then it is in doubt
+    await record(me.token, answer(again!.id, 'sent', T0 + 3));
+    const late = T0 + window + 1;
+    await store.heartbeat(id, me.token, T0 + 10, TTL, []);
+    await join(id, { host: 'h3', pid: 3, token: 'tok-3' }, late);
+    expect(await claim(id, 'tok-3', late)).toEqual({ kind: 'done' });
+    expect(await counts(id)).toMatchObject({ sent: 1, in_doubt: 1, pending: 0 });
+  });
+
+  it('resolve: --resend reopens a completed campaign; --mark-sent; --email only those', async () => {
+    const id = await sendingCampaign(3);
+    await join(id, other);
+    claimed(await claim(id, other.token, T0, 3));
+    await join(id, me, T0 + TTL + 1); // all three in_doubt
+    expect(await claim(id, me.token, T0 + TTL + 1)).toEqual({ kind: 'done' });
+    expect((await store.settle(id, T0 + TTL + 1)).kind).toBe('settled');
+    expect((await store.getCampaign(id))!.status).toBe('completed');
+    expect(await store.resolveInDoubt(id, 'mark-sent', T0 + TTL + 2, ['R0@EXAMPLE.COM'])).toBe(1);
+    expect(await store.resolveInDoubt(id, 'resend', T0 + TTL + 2)).toBe(2);
     expect((await store.getCampaign(id))!.status).toBe('sending');
-    expect((await store.summaries([id]))[0]!.counts.pending).toBe(2);
+    expect(await counts(id)).toMatchObject({ pending: 2, sent: 1, in_doubt: 0 });
+    const words = (await store.listEvents(id, { limit: 50 })).map((e) => e.message);
+    expect(words).toContain('1 in-doubt recipient marked sent (R0@EXAMPLE.COM)');
+  });
+
+  it('imports: the first occurrence wins, addresses compared without case, suppressed ones kept as suppressed', async () => {
+    const c = await store.createCampaign(settings(), T0);
+    await store.addSuppressions(['blocked@example.com'], 'manual', T0);
+    const session = await store.beginImport(c.id);
+    await session.add([
+      { line: 2, email: 'Ana@Example.com', fields: { nombre: 'Ana', email: 'Ana@Example.com' } },
+      { line: 3, email: 'ana@example.com', fields: { nombre: 'Ana 2', email: 'ana@example.com' } },
+      { line: 4, email: 'blocked@EXAMPLE.com', fields: { nombre: 'B', email: 'blocked@EXAMPLE.com' } },
+      { line: 5, email: 'zoe@example.com', fields: { nombre: 'Zoe\ttab\\slash\nline', email: 'zoe@example.com' } },
+    ]);
+    expect(await session.commit()).toEqual({ imported: 2, duplicates: 1, suppressed: 1 });
+    expect((await store.getRecipient(c.id, 'ANA@example.com'))!.fields.nombre).toBe('Ana');
+    expect((await store.getRecipient(c.id, 'zoe@example.com'))!.fields.nombre).toBe('Zoe\ttab\\slash\nline');
+    const again = await store.beginImport(c.id);
+    await again.add([{ line: 2, email: 'zoe@example.com', fields: {} }]);
+    expect(await again.commit()).toEqual({ imported: 0, duplicates: 1, suppressed: 0 });
+    const order: string[] = [];
+    for await (const r of store.iterateRecipients(c.id)) order.push(r.email);
+    expect(order).toEqual(['Ana@Example.com', 'blocked@EXAMPLE.com', 'zoe@example.com']);
+  });
+
+  it('an aborted import leaves the campaign as it was', async () => {
+    const c = await store.createCampaign(settings(), T0);
+    const session = await store.beginImport(c.id);
+    await session.add([{ line: 2, email: 'a@example.com', fields: {} }]);
+    await session.abort();
+    expect((await store.summaries([c.id], T0))[0]!.counts.total).toBe(0);
+  });
+
+  it('the log: attempts worded from their row, read after an id, with a recipient\'s history, per-minute activity and per-batch stats', async () => {
+    const id = await sendingCampaign(4, { batchSize: 2 });
+    await join(id);
+    const [a, b] = claimed(await claim(id, me.token, T0, 2));
+    await record(me.token, answer(a!.id, 'sent', T0 + 10, { detail: '250 2.0.0 queued', providerId: 'prov-1' }), answer(b!.id, 'failed', T0 + 20, { detail: '550 5.1.1 unknown', suppress: 'bounced' }));
+    await store.settle(id, T0 + 30);
+    const log = await store.listEvents(id, { limit: 100 });
+    const sent = log.find((e) => e.type === 'sent')!;
+    expect(sent.message).toBe('sent to r0@example.com (batch 1, attempt 1): 250 2.0.0 queued [id prov-1]');
+    expect(sent.data).toMatchObject({ email: 'r0@example.com', messageId: `<m${a!.id}@x>`, providerId: 'prov-1', batch: 1 });
+    expect(log.find((e) => e.type === 'failed')!.message).toMatch(/failed for r1@example.com .*550 5\.1\.1 unknown; address suppressed/);
+    expect(await store.listSuppressions()).toMatchObject([{ email: 'r1@example.com', reason: 'bounced' }]);
+    const after = log[log.length - 2]!.id;
+    expect((await store.listEvents(id, { afterId: after })).map((e) => e.id)).toEqual([log[log.length - 1]!.id]);
+    expect(await store.activity(id, T0 + 60_000, 3)).toEqual([0, 1, 0]);
+    expect(await store.batchStats(id, 5)).toEqual([{ batch: 1, sent: 1, failed: 1, inDoubt: 0, retried: 0 }]);
+    const failing = await store.listRecipients(id, { statuses: ['failed', 'in_doubt'], search: '5.1.1', limit: 10, offset: 0 });
+    expect(failing).toMatchObject({ total: 1, rows: [{ email: 'r1@example.com' }] });
+    expect(await store.pruneEvents(T0 + 15, id)).toBeGreaterThan(0);
+    expect((await store.listEvents(id, { limit: 100 })).some((e) => e.type === 'sent')).toBe(false);
+    expect((await store.getRecipient(id, 'r0@example.com'))!.status).toBe('sent'); // recipients untouched
+  });
+
+  it('many runners claiming at once on their own connections: every recipient exactly once', async () => {
+    const id = await sendingCampaign(120, { batchSize: 1000 });
+    const runners = await Promise.all(
+      [1, 2, 3, 4].map(async (n) => {
+        const s = await db.open();
+        const who = { host: `h${n}`, pid: n, token: `tok-${n}` };
+        await s.joinCampaign(id, who, T0, TTL, []);
+        return { s, who };
+      }),
+    );
+    const seen: number[] = [];
+    await Promise.all(
+      runners.map(async ({ s, who }) => {
+        for (;;) {
+          const c = (await s.step(id, who.token, T0, [], 3)).claim!;
+          if (c.kind !== 'claimed') break;
+          seen.push(...c.recipients.map((r) => r.id));
+          await s.step(id, who.token, T0, c.recipients.map((r) => answer(r.id, 'sent')), 0);
+        }
+      }),
+    );
+    expect(seen).toHaveLength(120);
+    expect(new Set(seen).size).toBe(120);
+    expect(await counts(id)).toMatchObject({ sent: 120, pending: 0, sending: 0 });
   });
 });

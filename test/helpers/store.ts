@@ -1,5 +1,6 @@
 /** Real SQLite stores in temp folders, and campaigns with recipients, for core tests. */
-import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
+import type { Store } from '../../src/core/store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/core/store/sqlite.js';
 import type { CampaignSettings } from '../../src/core/types.js';
 import { tempDir } from './cli.js';
 
@@ -38,7 +39,7 @@ export function tempStore(): { store: SqliteStore; dir: string; db: string; clea
 }
 
 /** Adds recipients r0..r(n-1)@example.com with a `nombre` field, through the import path. */
-export async function addRecipients(store: SqliteStore, campaignId: number, n: number, start = 0, domain = 'example.com') {
+export async function addRecipients(store: Store, campaignId: number, n: number, start = 0, domain = 'example.com') {
   const session = await store.beginImport(campaignId);
   const rows = [];
   for (let i = start; i < start + n; i++) rows.push({ line: i + 2, email: `r${i}@${domain}`, fields: { nombre: `Nombre ${i}`, email: `r${i}@${domain}` } });

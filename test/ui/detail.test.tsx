@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pauseCampaign } from '../../src/core/campaigns.js';
 import { Engine } from '../../src/core/engine.js';
-import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/core/store/sqlite.js';
 import { createTransport, parseTransportUrl } from '../../src/core/transport.js';
 import { createCampaign, type Harness, KEY, mount, until } from './harness.js';
 
@@ -39,7 +39,7 @@ describe('campaign detail: sending from this window', () => {
     const s = await summary(h.store);
     expect(s.campaign.status).toBe('completed');
     expect(s.counts.sent).toBe(12);
-    expect(s.lease).toBeNull();
+    expect(s.runners).toEqual([]);
     expect(h.outboxCount()).toBe(12);
     // While it sent, the frames said who was sending and which batch.
     const seen = h.frames.join('\n');
@@ -82,7 +82,7 @@ describe('campaign detail: sending from this window', () => {
     let s = await summary(h.store);
     expect(s.campaign.status).toBe('paused');
     expect(s.counts.sending).toBe(0);
-    expect(s.lease).toBeNull();
+    expect(s.runners).toEqual([]);
     const sentAtPause = s.counts.sent;
     expect(h.frame()).toContain('Sending: nobody');
 
@@ -109,26 +109,23 @@ describe('campaign detail: sending from this window', () => {
     await h.waitFor(/Desde otra terminal\s+en pausa/, 3000);
     expect(Date.now() - t0).toBeLessThan(1200);
     await h.waitFor('Se dejó de enviar #1: quedó en pausa.', 5000);
-    const s = await until(() => summary(h!.store), (x) => x.lease === null);
+    const s = await until(() => summary(h!.store), (x) => x.runners.length === 0);
     expect(s.counts.sending).toBe(0);
     expect(s.counts.sent % 3).toBe(0); // whole batches: nothing claimed after the pause
   });
 
-  it('when another process holds the lease, s says who and only watches', async () => {
+  it('when another process is sending it, the screen says who; s joins in, each recipient once', async () => {
     h = await mount({ lang: 'en' }, async (store) => {
       const c = await createCampaign(store, { name: 'Taken' }, 5);
       await store.transition(c.id, ['draft'], 'sending', Date.now());
-      await store.acquireLease(c.id, { host: 'cronhost', pid: 4242, token: 'other' }, Date.now(), 60_000, () => false);
+      await store.joinCampaign(c.id, { host: 'cronhost', pid: 4242, token: 'other' }, Date.now(), 600_000, []);
     });
     await openFirst(h, 'Taken');
     await h.waitFor('Sending: a run on cronhost:4242');
     await h.press('s');
-    await h.waitFor('Campaign #1 is being sent by cronhost:4242; this window only watches.');
-    expect(h.outboxCount()).toBe(0);
-    expect((await summary(h.store)).counts.sent).toBe(0);
-    // Back on the list the row says who sends it.
-    await h.press(KEY.escape);
-    await h.waitFor('sending: cronhost:4242');
+    const s = await until(() => summary(h!.store), (x) => x.counts.sent === 5);
+    expect(s.counts.sent).toBe(5);
+    expect(h.outboxCount()).toBe(5);
   });
 
   it('a run in another process (a cron line) shows live: who sends, progress, its log lines', async () => {
@@ -383,7 +380,7 @@ describe('quitting', () => {
     await h.press('y');
     await h.exited;
     const s = await summary(h.store);
-    expect(s.lease).toBeNull();
+    expect(s.runners).toEqual([]);
     expect(s.counts.sending).toBe(0);
     expect(s.counts.sent).toBe(3);
     expect(s.campaign.status).toBe('sending'); // not paused: the next run (cron or TUI) carries on
@@ -401,7 +398,7 @@ describe('quitting', () => {
     await h.press(KEY.ctrlC);
     await h.exited;
     const s = await summary(h.store);
-    expect(s.lease).toBeNull();
+    expect(s.runners).toEqual([]);
     expect(s.counts.sending).toBe(0);
   });
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/core/store/sqlite.js';
 import type { CampaignSettings } from '../../src/core/types.js';
 import { App } from '../../src/ui/components/App.js';
 import { type ControllerOptions, TuiController } from '../../src/ui/controller.js';

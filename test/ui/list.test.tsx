@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/core/sqlite-store.js';
+import { openSqliteStore } from '../../src/core/store/sqlite.js';
 import { createCampaign, type Harness, KEY, mount } from './harness.js';
 
 let h: Harness | undefined;

@@ -5,7 +5,7 @@ import { formatDuration, formatRate, parseDuration, parseRate, parseWindow } fro
 import { statusJson } from '../../core/status.js';
 import type { Campaign, CampaignSettings } from '../../core/types.js';
 import { UserError } from '../../core/types.js';
-import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
+import { type GlobalArgs, now, observer, parseId, printJson, withJson, withStore } from '../context.js';
 
 function readTemplate(path: string, flag: string): string {
   try {
@@ -101,8 +101,9 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) => withJson(y),
   handler: (a) =>
     withStore(a, async (store) => {
-      const all = await store.summaries();
-      if (a.json) return printJson(all.map(statusJson));
+      const at = now();
+      const all = await store.summaries(undefined, at);
+      if (a.json) return printJson(all.map((s) => statusJson(s, at, observer)));
       if (all.length === 0) return void process.stdout.write('no campaigns yet (create one: aremko-mail campaign create --help)\n');
       for (const s of all) {
         const c = s.campaign;

@@ -15,10 +15,15 @@ export interface RunArgs extends GlobalArgs {
   transport?: string;
 }
 
-/** Exit codes: 0 done, 1 a named campaign missing or not started, 75 server unreachable / login refused. */
+/** A run that ends like this failed (exit 1): a named campaign missing or not started, the database or the campaign unusable. */
+function failedRun(r: CampaignRunResult): boolean {
+  return r.outcome === 'missing' || r.outcome === 'database_error' || r.outcome === 'error' || (r.outcome === 'not_sending' && r.status === 'draft');
+}
+
+/** Exit codes: 0 done, 1 failure (see failedRun), 75 mail server unreachable / login refused. */
 export function exitCodeFor(results: CampaignRunResult[]): number {
   if (results.some((r) => r.outcome === 'unavailable')) return 75;
-  if (results.some((r) => r.outcome === 'missing' || (r.outcome === 'not_sending' && r.status === 'draft'))) return 1;
+  if (results.some(failedRun)) return 1;
   return 0;
 }
 
@@ -30,9 +35,10 @@ function summaryLine(r: CampaignRunResult): string {
     not_sending: `not sending (it is ${r.status}${r.status === 'draft' ? `; start it: aremko-mail start ${r.campaignId}` : ''})`,
     deadline: 'nothing more due before --max-runtime; the next run carries on',
     stopped: 'stopped by signal; the next run carries on',
-    lease_held: `left alone: ${r.error}`,
-    lease_lost: 'lease lost; another runner carries on',
+    lease_lost: 'lease lost (another runner took this one for dead); the others carry on',
     unavailable: `mail server unavailable: ${r.error}`,
+    database_error: `the database failed: ${r.error}; anything left in flight is marked in_doubt by the next run`,
+    error: `could not work on it: ${r.error}`,
     missing: `does not exist`,
   };
   return `campaign ${r.campaignId}: ${what[r.outcome]} — this run: ${r.sent} sent, ${r.failed} failed, ${r.retried} to retry, ${r.inDoubt} in doubt`;
@@ -43,10 +49,11 @@ export async function runHandler(a: RunArgs): Promise<void> {
     if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
     if (a.campaign !== undefined && a.auto) throw new ConfigError('use either --campaign <id> or --auto, not both');
     // The engine pulls in nodemailer and the template engines: loaded only by commands that send.
-    const [{ Engine }, { createTransport, parseTransportUrl }, { WorkerStore }] = await Promise.all([
+    const [{ Engine }, { createTransport, parseTransportUrl }, { WorkerStore }, { SqliteStore }] = await Promise.all([
       import('../../core/engine.js'),
       import('../../core/transport.js'),
       import('../../core/worker-store.js'),
+      import('../../core/store/sqlite.js'),
     ]);
     const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDuration(a['max-runtime'], '--max-runtime') * 1000 : null;
     const config = parseTransportUrl(resolveTransportUrl(a.transport));
@@ -63,9 +70,9 @@ export async function runHandler(a: RunArgs): Promise<void> {
     }
 
     const transport = createTransport(config);
-    // The engine commits on a worker thread of its own (see WorkerStore): SMTP and rendering go
-    // on while each synced commit reaches the disk.
-    const engineStore = await WorkerStore.open(store.location);
+    // On SQLite the engine commits on a worker thread of its own (see WorkerStore): SMTP and
+    // rendering go on while each synced commit reaches the disk.
+    const engineStore = store instanceof SqliteStore ? await WorkerStore.open(store.location) : store;
     const engine = new Engine({ store: engineStore, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'] });
     engine.on('event', (e) => process.stdout.write(print(e) + '\n'));
 
@@ -93,16 +100,13 @@ export async function runHandler(a: RunArgs): Promise<void> {
         );
       }
       const code = exitCodeFor(results);
-      if (code === 1) {
-        const bad = results.find((r) => r.outcome === 'missing' || r.outcome === 'not_sending');
-        throw new UserError(summaryLine(bad!));
-      }
+      if (code === 1) throw new UserError(summaryLine(results.find(failedRun)!));
       return code;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await transport.close();
-      await engineStore.close();
+      if (engineStore !== store) await engineStore.close();
     }
   });
 }

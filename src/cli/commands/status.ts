@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { requireCampaign } from '../../core/campaigns.js';
 import { statusJson, statusLine } from '../../core/status.js';
-import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
+import { type GlobalArgs, now, observer, parseId, printJson, withJson, withStore } from '../context.js';
 
 export interface StatusArgs extends GlobalArgs {
   id?: number;
@@ -12,15 +12,17 @@ export async function statusHandler(a: StatusArgs): Promise<void> {
     if (a.id !== undefined) {
       const id = parseId(a.id);
       await requireCampaign(store, id);
-      const [s] = await store.summaries([id]);
-      if (a.json) return printJson(statusJson(s!));
-      process.stdout.write(statusLine(s!, now()) + '\n');
+      const at = now();
+      const [s] = await store.summaries([id], at);
+      if (a.json) return printJson(statusJson(s!, at, observer));
+      process.stdout.write(statusLine(s!, at, observer) + '\n');
       return;
     }
-    const all = await store.summaries();
-    if (a.json) return printJson(all.map(statusJson));
+    const at = now();
+    const all = await store.summaries(undefined, at);
+    if (a.json) return printJson(all.map((s) => statusJson(s, at, observer)));
     if (all.length === 0) process.stdout.write('no campaigns yet (try: aremko-mail demo)\n');
-    for (const s of all) process.stdout.write(statusLine(s, now()) + '\n');
+    for (const s of all) process.stdout.write(statusLine(s, at, observer) + '\n');
   });
 }
 

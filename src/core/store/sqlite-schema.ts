@@ -1,6 +1,7 @@
 /**
- * Versioned schema. Each entry upgrades the database from version i to i+1 and runs in
- * one transaction with the `user_version` bump. Never edit a released entry: append a new one.
+ * The SQLite schema, versioned. Each entry upgrades the database from version i to i+1 and runs
+ * in one transaction with the `user_version` bump. Never edit a released entry: append a new one.
+ * (postgres-schema.ts holds the same design for PostgreSQL.)
  *
  * Times are epoch milliseconds (INTEGER): cheap to compare and index; the CLI formats them.
  */
@@ -110,6 +111,54 @@ export const MIGRATIONS: readonly string[] = [
     acquired_at INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL
   );
+  `,
+  // 2: many runners per campaign (one lease each), attempts in the log (rate over every attempt,
+  //    a recipient's history), HTTPS-API fields (provider id, idempotency), provider throttling.
+  `
+  CREATE TABLE runners (
+    token       TEXT    PRIMARY KEY,
+    campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    owner       TEXT    NOT NULL,                  -- host:pid
+    host        TEXT    NOT NULL,
+    pid         INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX runners_campaign ON runners (campaign_id);
+  INSERT INTO runners (token, campaign_id, owner, host, pid, started_at, expires_at)
+    SELECT token, campaign_id, owner, host, pid, acquired_at, expires_at FROM leases;
+  DROP TABLE leases;
+
+  ALTER TABLE campaigns ADD COLUMN throttled_until INTEGER;
+
+  ALTER TABLE recipients ADD COLUMN provider_id TEXT;
+  ALTER TABLE recipients ADD COLUMN idempotent_until INTEGER;
+  ALTER TABLE recipients ADD COLUMN dedupe_until INTEGER;
+  CREATE INDEX recipients_dedupe ON recipients (campaign_id, dedupe_until) WHERE dedupe_until IS NOT NULL;
+  -- a takeover looks for the in-flight recipients of runners that are gone
+  CREATE INDEX recipients_sending ON recipients (campaign_id, claim_token) WHERE status = 'sending';
+  -- the rate limit now counts attempts in the log (every attempt, not each recipient's last)
+  DROP INDEX recipients_recent;
+
+  -- One row per attempt (sent, failed, retry, in doubt, requeued): the message is worded when read.
+  ALTER TABLE events ADD COLUMN recipient_id INTEGER;
+  ALTER TABLE events ADD COLUMN attempt INTEGER;
+  ALTER TABLE events ADD COLUMN batch INTEGER;
+  ALTER TABLE events ADD COLUMN claimed_at INTEGER;
+  ALTER TABLE events ADD COLUMN detail TEXT;
+  ALTER TABLE events ADD COLUMN provider_id TEXT;
+  UPDATE events SET
+      recipient_id = json_extract(data, '$.recipientId'),
+      attempt = json_extract(data, '$.attempt'),
+      batch = json_extract(data, '$.batch'),
+      claimed_at = at,
+      detail = coalesce(json_extract(data, '$.response'), json_extract(data, '$.error'), '')
+    WHERE type IN ('sent', 'failed', 'retry_scheduled', 'in_doubt') AND json_valid(data)
+      AND json_extract(data, '$.recipientId') IS NOT NULL;
+  UPDATE events SET type = 'runner_joined' WHERE type = 'lease_acquired';
+  CREATE INDEX events_rate ON events (campaign_id, claimed_at) WHERE claimed_at IS NOT NULL;
+  CREATE INDEX events_recipient ON events (recipient_id, id) WHERE recipient_id IS NOT NULL;
+  CREATE INDEX events_batch ON events (campaign_id, batch) WHERE batch IS NOT NULL;
   `,
 ];
 

@@ -1,0 +1,418 @@
+/**
+ * One runner's loop over one campaign. Each turn is one store `step`: record every answer that
+ * has arrived, then claim enough recipients to refill the pool — one synced commit for both.
+ * Answers that arrive together ride in the same commit, so a pool of N costs about one commit per
+ * N messages, while "claimed but not recorded" never exceeds the pool.
+ *
+ * The store decides everything that other runners must agree on (what may be claimed, waits,
+ * batch closing, completion); this loop decides only what is its own: how many it can have in
+ * flight, when to stop (signal, deadline, lost lease, an unreachable server or database).
+ */
+import type { CampaignRunResult, EngineContext } from './engine.js';
+import type { AttemptEvent } from './events.js';
+import { MessageBuilder, messageIdFor, type OutgoingMessage } from './message.js';
+import { retryDelayMs } from './schedule.js';
+import type { AttemptResult, ClaimResult } from './store.js';
+import type { SendOutcome } from './transport.js';
+import type { Campaign, Recipient, WaitReason } from './types.js';
+
+/** An answer from the server, waiting to be committed, and what to report once it is. */
+interface Finished {
+  result: AttemptResult;
+  event: AttemptEvent | null;
+}
+
+type Blocker = 'stopped' | 'unavailable' | 'lease_lost' | 'database_error' | 'deadline';
+
+/** What the transport may tell about idempotency (HTTPS APIs); SMTP and outbox have none. */
+interface IdempotentTransport {
+  idempotencyWindowMs?: number | null;
+}
+
+export class CampaignLoop {
+  private readonly inFlight = new Map<Promise<void>, number>();
+  /** Outcomes received from the server and not yet committed. */
+  private finished: Finished[] = [];
+  private builder!: MessageBuilder;
+  private lastWait: { until: number; reason: string } | null = null;
+  /** Set when the server cannot be reached or refuses the login: stop claiming. */
+  private fatal: string | null = null;
+  /** Our lease was lost (expired, or another runner took us for dead): claim nothing more. */
+  private leaseLost = false;
+  /** The database refuses our writes (since when): claim nothing more, keep trying to record. */
+  private storeError: { message: string; since: number } | null = null;
+  /** The renewal under way, if any (the timer's or the loop's own). */
+  private beating: Promise<void> | null = null;
+  private renewedAt: number;
+  private throttledUntil = 0;
+  private readonly idempotencyWindowMs: number | null;
+
+  constructor(
+    private readonly x: EngineContext,
+    private campaign: Campaign,
+    private readonly result: CampaignRunResult,
+  ) {
+    this.idempotencyWindowMs = (x.transport as IdempotentTransport).idempotencyWindowMs ?? null;
+    this.renewedAt = x.clock.now();
+  }
+
+  private get id() {
+    return this.campaign.id;
+  }
+
+  /** Works on the campaign until it is over for this runner, then unregisters the runner. */
+  async run(): Promise<void> {
+    const x = this.x;
+    // The lease is renewed on a timer, whatever the loop is doing (sending, waiting for a window).
+    const stopBeating = x.clock.every(x.leaseTtlMs / 4, () => void this.beat());
+    try {
+      this.builder = new MessageBuilder(this.campaign);
+      while (!(await this.turnSafely()));
+    } finally {
+      await this.drain();
+      stopBeating();
+      // Sends still unanswered after the drain (a stop's 30 s ran out) are in doubt now, not later.
+      await x.store.leaveCampaign(this.id, x.owner.token, x.clock.now(), [...this.inFlight.values()]).catch(() => undefined);
+    }
+  }
+
+  /** Renews this runner's lease and takes over dead runners (one renewal at a time). */
+  private beat(): Promise<void> {
+    if (this.leaseLost) return Promise.resolve();
+    this.beating ??= this.renew().finally(() => (this.beating = null));
+    return this.beating;
+  }
+
+  private async renew(): Promise<void> {
+    const x = this.x;
+    try {
+      const now = x.clock.now();
+      const beat = await x.store.heartbeat(this.id, x.owner.token, now, x.leaseTtlMs, await x.localDead(this.id));
+      await x.reported(this.id, beat.reaped);
+      if (beat.alive) this.renewedAt = now;
+      else {
+        this.leaseLost = true;
+        await x.emit({ type: 'lease_lost', at: x.clock.now(), campaignId: this.id, owner: x.ownerName }, true);
+      }
+    } catch {
+      // The database is unreachable: the next step says so. Our lease expires on its own, and
+      // the store refuses our claims once it has.
+    }
+  }
+
+  private async turnSafely(): Promise<boolean> {
+    try {
+      const done = await this.turn();
+      this.storeError = null;
+      return done;
+    } catch (err) {
+      const now = this.x.clock.now();
+      const message = (err as Error)?.message ?? String(err);
+      this.storeError ??= { message, since: now };
+      this.result.error = message;
+      // Keep trying to record what is in flight for a while; then give up (the next runner
+      // marks anything still `sending` in_doubt).
+      if (this.inFlight.size === 0 && now - this.storeError.since >= this.x.drainTimeoutMs) {
+        this.result.outcome = 'database_error';
+        return true;
+      }
+      await this.x.clock.sleep(this.x.pollMs, new AbortController().signal);
+      return false;
+    }
+  }
+
+  /** One turn of the loop; true when the run for this campaign is over. */
+  private async turn(): Promise<boolean> {
+    const x = this.x;
+    // The timer renews the lease; a loop that finds it due (time jumped: a suspended process, a
+    // virtual clock) renews before it claims rather than be refused as expired.
+    if (this.beating || x.clock.now() - this.renewedAt >= x.leaseTtlMs / 4) await this.beat();
+    const now = x.clock.now();
+    const blocker = this.claimBlocker(now);
+    const room = blocker ? 0 : x.transport.pool - this.inFlight.size;
+
+    if (room === 0 && this.finished.length === 0) {
+      if (this.inFlight.size > 0) {
+        await this.nextAnswer();
+        return false;
+      }
+      // Nothing in flight and nothing may be claimed now.
+      this.result.outcome = blocker!;
+      if (blocker === 'database_error') throw new Error(this.storeError!.message);
+      return true;
+    }
+
+    const answers = this.finished.slice();
+    const step = await x.store.step(this.id, x.owner.token, now, answers.map((f) => f.result), room, {
+      idempotencyWindowMs: this.idempotencyWindowMs,
+    });
+    this.finished.splice(0, answers.length);
+    for (let i = 0; i < answers.length; i++) if (step.recorded[i] && answers[i]!.event) await x.emit(answers[i]!.event!, false);
+    if (!step.claim) return false;
+    return this.handle(step.claim, now);
+  }
+
+  /** Why no new recipient may be claimed right now, if so. */
+  private claimBlocker(now: number): Blocker | null {
+    const x = this.x;
+    if (x.stopSignal.aborted) return 'stopped';
+    if (this.fatal) return 'unavailable';
+    if (this.leaseLost) return 'lease_lost';
+    if (this.storeError) return 'database_error';
+    if (x.deadline !== null && now >= x.deadline) return 'deadline';
+    return null;
+  }
+
+  /** Returns true when the loop must end. */
+  private async handle(claim: ClaimResult, now: number): Promise<boolean> {
+    const x = this.x;
+    switch (claim.kind) {
+      case 'claimed': {
+        this.campaign = claim.campaign;
+        this.lastWait = null;
+        if (claim.batchStarted)
+          await x.emit({ type: 'batch_started', at: now, campaignId: this.id, batch: claim.batch, batchSize: this.campaign.batchSize }, true);
+        for (const r of claim.recipients) this.track(this.sendOne(r, claim.batch), r.id);
+        return false;
+      }
+      case 'batch_full':
+      case 'done':
+      case 'draining':
+        if (this.unsettled) {
+          await this.settleOwn();
+          return false;
+        }
+        return this.settle(now);
+      case 'wait':
+        if (this.unsettled) {
+          await this.settleOwn();
+          return false;
+        }
+        return !(await this.waitUntil(claim.until, claim.reason));
+      case 'stopped':
+        await this.drain();
+        this.result.outcome =
+          claim.status === 'completed' ? 'completed' : claim.status === 'paused' ? 'paused' : claim.status === 'cancelled' ? 'cancelled' : 'not_sending';
+        await x.emit({ type: 'stopped', at: x.clock.now(), campaignId: this.id, status: claim.status }, true);
+        return true;
+      case 'lost_lease':
+        await this.drain();
+        this.result.outcome = 'lease_lost';
+        await x.emit({ type: 'lease_lost', at: x.clock.now(), campaignId: this.id, owner: x.ownerName }, true);
+        return true;
+    }
+  }
+
+  /**
+   * Closes the open batch (next one due `interval` later) or completes the campaign — once
+   * nothing of it is in flight at any runner. While another runner still has sends in flight,
+   * looks again after a poll.
+   */
+  private async settle(now: number): Promise<boolean> {
+    const x = this.x;
+    const s = await x.store.settle(this.id, now);
+    switch (s.kind) {
+      case 'open':
+        return false;
+      case 'busy':
+        return !(await this.pause(now + x.pollMs));
+      case 'stopped':
+        this.result.outcome = s.status === 'completed' ? 'completed' : s.status === 'paused' ? 'paused' : s.status === 'cancelled' ? 'cancelled' : 'not_sending';
+        return true;
+      case 'settled': {
+        this.campaign = s.campaign;
+        const at = x.clock.now();
+        if (s.closedBatch !== null) await x.emit({ type: 'batch_finished', at, campaignId: this.id, batch: s.closedBatch, nextBatchAt: s.nextBatchAt }, false);
+        if (!s.completed) return false;
+        const [summary] = await x.store.summaries([this.id], at);
+        await x.emit({ type: 'completed', at, campaignId: this.id, counts: summary!.counts }, false);
+        this.result.outcome = 'completed';
+        return true;
+      }
+    }
+  }
+
+  private track(p: Promise<void>, recipientId: number): void {
+    const tracked: Promise<void> = p.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.set(tracked, recipientId);
+  }
+
+  /** Sends in flight, or answers not yet committed: the database does not show everything yet. */
+  private get unsettled(): boolean {
+    return this.inFlight.size > 0 || this.finished.length > 0;
+  }
+
+  /** Answers waiting to be committed go in the next turn's step; otherwise wait for one. */
+  private async settleOwn(): Promise<void> {
+    if (this.finished.length === 0) await this.nextAnswer();
+  }
+
+  /**
+   * Waits for the next server answer, then lets every other socket that is ready deliver its
+   * answer too (setImmediate runs after pending I/O), so they share one commit.
+   */
+  private async nextAnswer(): Promise<void> {
+    if (this.inFlight.size > 0) await Promise.race(this.inFlight.keys());
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Lets in-flight sends finish (bounded when stopping) and records every answer. */
+  private async drain(): Promise<void> {
+    if (this.inFlight.size > 0) {
+      const all = Promise.allSettled([...this.inFlight.keys()]);
+      if (!this.x.stopSignal.aborted) await all;
+      else {
+        const timeout = new AbortController();
+        await Promise.race([all, this.x.clock.sleep(this.x.drainTimeoutMs, timeout.signal)]);
+        timeout.abort();
+      }
+    }
+    // A database that refuses writes gets a few more chances to take the answers.
+    for (let tries = 0; this.finished.length > 0 && tries < 3; tries++) {
+      const answers = this.finished.slice();
+      try {
+        const step = await this.x.store.step(this.id, this.x.owner.token, this.x.clock.now(), answers.map((f) => f.result), 0);
+        this.finished.splice(0, answers.length);
+        for (let i = 0; i < answers.length; i++) if (step.recorded[i] && answers[i]!.event) await this.x.emit(answers[i]!.event!, false);
+      } catch (err) {
+        this.result.error ??= (err as Error).message;
+        await this.x.clock.sleep(this.x.pollMs, new AbortController().signal);
+      }
+    }
+  }
+
+  /**
+   * Sleeps until `until` in steps of `pollMs` (each turn re-reads the campaign: pause, resume,
+   * imports and other runners are seen). False when the run must end instead: stop requested,
+   * or the deadline comes first (with --max-runtime a run exits as soon as nothing is due before it).
+   */
+  private async waitUntil(until: number, reason: WaitReason): Promise<boolean> {
+    const x = this.x;
+    const now = x.clock.now();
+    if (!this.lastWait || this.lastWait.until !== until || this.lastWait.reason !== reason) {
+      this.lastWait = { until, reason };
+      await x.emit({ type: 'waiting', at: now, campaignId: this.id, until, reason }, true);
+    }
+    return this.pause(until);
+  }
+
+  /** Sleeps towards `until` (at most one poll); false when the run must end instead. */
+  private async pause(until: number): Promise<boolean> {
+    const x = this.x;
+    const now = x.clock.now();
+    if (x.deadline !== null && until > x.deadline) {
+      this.result.outcome = x.stopSignal.aborted ? 'stopped' : 'deadline';
+      return false;
+    }
+    await x.clock.sleep(Math.max(0, Math.min(until - now, x.pollMs)), x.stopSignal);
+    if (x.stopSignal.aborted) {
+      this.result.outcome = 'stopped';
+      return false;
+    }
+    return true;
+  }
+
+  /** Builds and sends one message, then queues its outcome for the next commit. */
+  private async sendOne(recipient: Recipient, batch: number): Promise<void> {
+    const x = this.x;
+    let outcome!: SendOutcome;
+    let message: OutgoingMessage | null = null;
+    try {
+      message = await this.builder.build(recipient);
+    } catch (err) {
+      outcome = { kind: 'failed', error: `could not build the message: ${(err as Error).message}`, unknownMailbox: false };
+    }
+    const messageId = message?.messageId ?? messageIdFor(this.campaign, recipient.id);
+    if (message) {
+      try {
+        const envelope = {
+          from: message.envelopeFrom,
+          to: recipient.email,
+          raw: message.raw,
+          messageId,
+          message,
+          // Stable across runs and hosts: a provider that deduplicates by key sees one message.
+          idempotencyKey: messageId.replace(/^<|>$/g, ''),
+          idempotentUntil: recipient.idempotentUntil,
+        };
+        outcome = await x.transport.send(envelope);
+      } catch (err) {
+        // The transport classifies every outcome itself; a throw is a bug, and we cannot know
+        // whether the message left: never risk sending twice.
+        outcome = { kind: 'in_doubt', error: `transport error: ${(err as Error).message}` };
+      }
+    }
+    this.finished.push(await this.interpret(recipient, batch, messageId, outcome));
+  }
+
+  /** What one outcome means for the recipient (the store's update) and for the log. */
+  private async interpret(recipient: Recipient, batch: number, messageId: string, outcome: SendOutcome): Promise<Finished> {
+    const x = this.x;
+    const at = x.clock.now();
+    const attempt = recipient.attempts;
+    const base = { at, campaignId: this.id, recipientId: recipient.id, email: recipient.email, attempt, batch };
+    const result = (r: Omit<AttemptResult, 'recipientId' | 'at' | 'messageId'>): AttemptResult => ({ recipientId: recipient.id, at, messageId, ...r });
+    switch (outcome.kind) {
+      case 'sent': {
+        this.result.sent++;
+        if (this.campaign.lastError !== null) {
+          // The server answers again: the stored error no longer describes the campaign.
+          this.campaign = { ...this.campaign, lastError: null };
+          await x.store.setLastError(this.id, null).catch(() => undefined);
+        }
+        const providerId = (outcome as { providerId?: string }).providerId ?? null;
+        return {
+          result: result({ outcome: 'sent', detail: outcome.response, providerId }),
+          event: { ...base, type: 'sent', response: outcome.response, messageId, providerId },
+        };
+      }
+      case 'retry': {
+        const dedupeUntil = (outcome as { dedupeUntil?: number | null }).dedupeUntil ?? null;
+        if (attempt >= this.campaign.maxAttempts) {
+          const error = `${outcome.error} (gave up after ${attempt} attempts)`;
+          if (dedupeUntil !== null) {
+            // The last request may have reached the provider: giving up is not "failed".
+            this.result.inDoubt++;
+            return { result: result({ outcome: 'in_doubt', detail: error }), event: { ...base, type: 'in_doubt', error } };
+          }
+          this.result.failed++;
+          return { result: result({ outcome: 'failed', detail: error }), event: { ...base, type: 'failed', error, suppressed: false } };
+        }
+        const retryAt = at + retryDelayMs(this.campaign.retryDelaySeconds, attempt, x.random);
+        this.result.retried++;
+        return {
+          result: result({ outcome: 'retry', detail: outcome.error, retryAt, dedupeUntil }),
+          event: { ...base, type: 'retry_scheduled', retryAt, error: outcome.error },
+        };
+      }
+      case 'failed': {
+        this.result.failed++;
+        const suppress = outcome.unknownMailbox ? 'bounced' : null;
+        return { result: result({ outcome: 'failed', detail: outcome.error, suppress }), event: { ...base, type: 'failed', error: outcome.error, suppressed: !!suppress } };
+      }
+      case 'in_doubt':
+        this.result.inDoubt++;
+        return { result: result({ outcome: 'in_doubt', detail: outcome.error }), event: { ...base, type: 'in_doubt', error: outcome.error } };
+      case 'unavailable':
+        // The server was never reached with this message: not an attempt, not a failure.
+        if (!this.fatal) {
+          this.fatal = outcome.error;
+          this.result.error = outcome.error;
+          await x.store.setLastError(this.id, `mail server unavailable: ${outcome.error}`).catch(() => undefined);
+          await x.emit({ at, campaignId: this.id, type: 'transport_error', error: outcome.error }, true);
+        }
+        return { result: result({ outcome: 'refunded', detail: outcome.error }), event: null };
+      default: {
+        // A provider's "slow down" (HTTP 429): a wait for the whole campaign, not an attempt.
+        const throttled = outcome as { kind: string; until?: number; error?: string };
+        const until = throttled.until ?? at + 60_000;
+        const error = throttled.error ?? 'rate limited by the provider';
+        if (until > this.throttledUntil) {
+          this.throttledUntil = until;
+          await x.emit({ at, campaignId: this.id, type: 'throttled', until, error }, true);
+        }
+        return { result: result({ outcome: 'refunded', detail: error, throttleUntil: until }), event: null };
+      }
+    }
+  }
+}

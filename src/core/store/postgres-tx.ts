@@ -1,0 +1,336 @@
+/**
+ * The row primitives of the shared rules, in PostgreSQL (postgres.js). Rules that claim or close
+ * lock the campaign row (`campaign(id, { lock: true })` is SELECT … FOR UPDATE), so runners on
+ * many hosts take those decisions one at a time; claiming itself skips rows another transaction
+ * holds (FOR UPDATE SKIP LOCKED), the way graphile-worker and pg-boss take jobs.
+ */
+import type { Sql } from 'postgres';
+import type { LoggedEvent } from '../events.js';
+import { eventData } from '../event-log.js';
+import type { BatchStats, RecipientQuery } from '../store.js';
+import type { Campaign, CampaignSettings, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
+import { likeContains, type Row, toCampaign, toCounts, toEventRow, toRecipient, toRunner } from './rows.js';
+import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx } from './tx.js';
+
+const CAMPAIGN_COLUMNS: Record<keyof CampaignPatch, string> = {
+  status: 'status',
+  startedAt: 'started_at',
+  completedAt: 'completed_at',
+  nextBatchAt: 'next_batch_at',
+  batchesSent: 'batches_sent',
+  batchClaimed: 'batch_claimed',
+  throttledUntil: 'throttled_until',
+  lastError: 'last_error',
+};
+
+const toRecorded = (r: Row): RecordedRecipient => ({
+  recipientId: r.recipient_id,
+  campaignId: r.campaign_id,
+  email: r.email,
+  attempts: r.attempts,
+  batch: r.batch,
+  claimedAt: r.last_attempt_at,
+});
+
+export class PgTx implements Tx {
+  // postgres.js's TransactionSql is callable like Sql; the rules need only queries.
+  constructor(private readonly sql: Sql) {}
+
+  // ---- campaigns ----------------------------------------------------------------------------
+  async campaign(id: number, options: { lock?: boolean } = {}): Promise<Campaign | null> {
+    const sql = this.sql;
+    const [r] = options.lock ? await sql`SELECT * FROM campaigns WHERE id = ${id} FOR UPDATE` : await sql`SELECT * FROM campaigns WHERE id = ${id}`;
+    return r ? toCampaign(r) : null;
+  }
+
+  async campaigns(ids?: number[]): Promise<Campaign[]> {
+    const sql = this.sql;
+    if (!ids) return (await sql`SELECT * FROM campaigns ORDER BY id`).map(toCampaign);
+    if (ids.length === 0) return [];
+    const rows = (await sql`SELECT * FROM campaigns WHERE id IN ${sql(ids)}`).map(toCampaign);
+    // in the order asked for
+    return ids.map((id) => rows.find((c) => c.id === id)).filter((c): c is Campaign => !!c);
+  }
+
+  async insertCampaign(c: CampaignSettings, now: number): Promise<number> {
+    const [r] = await this.sql`
+      INSERT INTO campaigns (name, subject_tpl, from_addr, reply_to, html_tpl, text_tpl, batch_size,
+        interval_s, rate_count, rate_window_s, window_start, window_end, time_zone, unsubscribe,
+        max_attempts, retry_delay_s, created_at)
+      VALUES (${c.name}, ${c.subject}, ${c.from}, ${c.replyTo}, ${c.html}, ${c.text}, ${c.batchSize},
+        ${c.intervalSeconds}, ${c.rate?.count ?? null}, ${c.rate?.windowSeconds ?? null}, ${c.window?.start ?? null},
+        ${c.window?.end ?? null}, ${c.timeZone}, ${c.unsubscribe}, ${c.maxAttempts}, ${c.retryDelaySeconds}, ${now})
+      RETURNING id`;
+    return r!.id;
+  }
+
+  async updateCampaign(id: number, patch: CampaignPatch): Promise<void> {
+    const row: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(patch)) row[CAMPAIGN_COLUMNS[k as keyof CampaignPatch]] = v;
+    if (Object.keys(row).length === 0) return;
+    await this.sql`UPDATE campaigns SET ${this.sql(row)} WHERE id = ${id}`;
+  }
+
+  async addBatchClaims(id: number, delta: number): Promise<void> {
+    await this.sql`UPDATE campaigns SET batch_claimed = greatest(batch_claimed + ${delta}, 0) WHERE id = ${id}`;
+  }
+
+  async counts(campaignId: number): Promise<StatusCounts> {
+    return toCounts(await this.sql`SELECT status, n FROM campaign_counts WHERE campaign_id = ${campaignId}`);
+  }
+
+  // ---- runners ------------------------------------------------------------------------------
+  async runners(campaignId: number): Promise<Runner[]> {
+    return (await this.sql`SELECT * FROM runners WHERE campaign_id = ${campaignId} ORDER BY started_at, token`).map(toRunner);
+  }
+
+  async runner(token: string): Promise<Runner | null> {
+    const [r] = await this.sql`SELECT * FROM runners WHERE token = ${token}`;
+    return r ? toRunner(r) : null;
+  }
+
+  async insertRunner(r: Runner): Promise<void> {
+    await this.sql`
+      INSERT INTO runners (token, campaign_id, owner, host, pid, started_at, expires_at)
+      VALUES (${r.token}, ${r.campaignId}, ${r.owner}, ${r.host}, ${r.pid}, ${r.startedAt}, ${r.expiresAt})
+      ON CONFLICT (token) DO UPDATE SET expires_at = excluded.expires_at`;
+  }
+
+  async renewRunner(token: string, expiresAt: number): Promise<boolean> {
+    return (await this.sql`UPDATE runners SET expires_at = ${expiresAt} WHERE token = ${token}`).count === 1;
+  }
+
+  async deleteRunners(tokens: string[]): Promise<void> {
+    if (tokens.length > 0) await this.sql`DELETE FROM runners WHERE token IN ${this.sql(tokens)}`;
+  }
+
+  async orphans(campaignId: number): Promise<OrphanRow[]> {
+    const rows = await this.sql`
+      SELECT id, claim_token, idempotent_until FROM recipients r
+      WHERE campaign_id = ${campaignId} AND status = 'sending'
+        AND NOT EXISTS (SELECT 1 FROM runners x WHERE x.token = r.claim_token)`;
+    return rows.map((r) => ({ id: r.id, claimToken: r.claim_token, idempotentUntil: r.idempotent_until }));
+  }
+
+  async claimedBy(campaignId: number, token: string): Promise<number[]> {
+    return (await this.sql`SELECT id FROM recipients WHERE campaign_id = ${campaignId} AND status = 'sending' AND claim_token = ${token}`).map(
+      (r) => r.id,
+    );
+  }
+
+  async releaseClaims(ids: number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return (
+      await this.sql`
+        UPDATE recipients SET status = 'pending', attempts = attempts - 1, last_attempt_at = NULL, claim_token = NULL
+        WHERE id IN ${this.sql(ids)} AND status = 'sending'`
+    ).count;
+  }
+
+  // ---- claiming -----------------------------------------------------------------------------
+  async rateUsage(campaignId: number, since: number, count: number): Promise<{ used: number; edge: number | null }> {
+    // Every attempt counts from its claim: those recorded in the log, and those still in flight.
+    const [u] = await this.sql`
+      SELECT (SELECT count(*) FROM events WHERE campaign_id = ${campaignId} AND claimed_at > ${since})
+           + (SELECT count(*) FROM recipients WHERE campaign_id = ${campaignId} AND status = 'sending' AND last_attempt_at > ${since}) AS n`;
+    const used = Number(u!.n);
+    if (used < count) return { used, edge: null };
+    const [edge] = await this.sql`
+      SELECT t FROM (
+        SELECT claimed_at AS t FROM events WHERE campaign_id = ${campaignId} AND claimed_at > ${since}
+        UNION ALL
+        SELECT last_attempt_at FROM recipients WHERE campaign_id = ${campaignId} AND status = 'sending' AND last_attempt_at > ${since}
+      ) recent ORDER BY t DESC LIMIT 1 OFFSET ${count - 1}`;
+    return { used, edge: edge?.t ?? null };
+  }
+
+  async nextPendingAt(campaignId: number): Promise<number | null> {
+    const [r] = await this.sql`SELECT min(next_attempt_at) AS at FROM recipients WHERE campaign_id = ${campaignId} AND status = 'pending'`;
+    return r?.at ?? null;
+  }
+
+  async claimDue(campaignId: number, token: string, now: number, batch: number, limit: number, idempotentUntil: number | null): Promise<Recipient[]> {
+    const rows = await this.sql`
+      UPDATE recipients r SET status = 'sending', attempts = r.attempts + 1, last_attempt_at = ${now},
+        claim_token = ${token}, batch = ${batch}, idempotent_until = coalesce(r.idempotent_until, ${idempotentUntil}::bigint)
+      FROM (SELECT id FROM recipients
+            WHERE campaign_id = ${campaignId} AND status = 'pending' AND next_attempt_at <= ${now}
+            ORDER BY next_attempt_at, id LIMIT ${limit}
+            FOR UPDATE SKIP LOCKED) due
+      WHERE r.id = due.id
+      RETURNING r.*`;
+    return rows.map(toRecipient).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
+  }
+
+  async expiredDedupe(campaignId: number, now: number): Promise<number[]> {
+    return (
+      await this.sql`SELECT id FROM recipients WHERE campaign_id = ${campaignId} AND dedupe_until IS NOT NULL AND dedupe_until <= ${now} AND status = 'pending'`
+    ).map((r) => r.id);
+  }
+
+  // ---- recipients ---------------------------------------------------------------------------
+  async recordResult(recipientId: number, token: string, u: RecipientResultPatch): Promise<RecordedRecipient | null> {
+    const [r] = await this.sql`
+      UPDATE recipients SET status = ${u.status}, last_error = ${u.lastError},
+        next_attempt_at = coalesce(${u.nextAttemptAt}::bigint, next_attempt_at),
+        sent_at = coalesce(${u.sentAt}::bigint, sent_at), message_id = coalesce(${u.messageId}::text, message_id),
+        provider_id = coalesce(${u.providerId}::text, provider_id),
+        attempts = attempts - ${u.refund ? 1 : 0},
+        last_attempt_at = CASE WHEN ${u.refund} THEN NULL ELSE last_attempt_at END,
+        dedupe_until = CASE WHEN ${u.status} IN ('sent', 'failed') THEN NULL ELSE coalesce(${u.dedupeUntil}::bigint, dedupe_until) END,
+        claim_token = NULL
+      WHERE id = ${recipientId} AND claim_token = ${token} AND status IN ('sending', 'in_doubt')
+      RETURNING id AS recipient_id, campaign_id, email, attempts, batch, last_attempt_at`;
+    return r ? toRecorded(r) : null;
+  }
+
+  async markUnanswered(ids: number[], status: 'in_doubt' | 'pending', lastError: string, now: number): Promise<RecordedRecipient[]> {
+    if (ids.length === 0) return [];
+    const sql = this.sql;
+    const rows =
+      status === 'in_doubt'
+        ? await sql`UPDATE recipients SET status = 'in_doubt', last_error = ${lastError}, dedupe_until = NULL
+                    WHERE id IN ${sql(ids)} RETURNING id AS recipient_id, campaign_id, email, attempts, batch, last_attempt_at`
+        : await sql`UPDATE recipients SET status = 'pending', last_error = ${lastError}, next_attempt_at = ${now}, claim_token = NULL,
+                      dedupe_until = idempotent_until
+                    WHERE id IN ${sql(ids)} RETURNING id AS recipient_id, campaign_id, email, attempts, batch, last_attempt_at`;
+    return rows.map(toRecorded);
+  }
+
+  async resolveInDoubt(campaignId: number, mode: 'resend' | 'mark-sent', now: number, emails: string[] | null): Promise<number> {
+    const sql = this.sql;
+    const only = emails ? sql`AND lower(email) IN ${sql(emails.map((e) => e.toLowerCase()))}` : sql``;
+    const result =
+      mode === 'resend'
+        ? await sql`UPDATE recipients SET status = 'pending', next_attempt_at = 0, claim_token = NULL, dedupe_until = NULL
+                    WHERE campaign_id = ${campaignId} AND status = 'in_doubt' ${only}`
+        : await sql`UPDATE recipients SET status = 'sent', sent_at = coalesce(sent_at, ${now}), claim_token = NULL,
+                      last_error = 'marked sent by the operator'
+                    WHERE campaign_id = ${campaignId} AND status = 'in_doubt' ${only}`;
+    return result.count;
+  }
+
+  async missingFields(campaignId: number, fields: string[]): Promise<Map<string, number>> {
+    const missing = new Map<string, number>();
+    for (const f of fields) {
+      const [r] = await this.sql`
+        SELECT count(*) AS n FROM recipients WHERE campaign_id = ${campaignId} AND status <> 'suppressed' AND NOT (fields ? ${f})`;
+      const n = Number(r!.n);
+      if (n > 0) missing.set(f, n);
+    }
+    return missing;
+  }
+
+  async recipientByEmail(campaignId: number, email: string): Promise<Recipient | null> {
+    const [r] = await this.sql`SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND lower(email) = lower(${email})`;
+    return r ? toRecipient(r) : null;
+  }
+
+  async firstRecipient(campaignId: number): Promise<Recipient | null> {
+    const [r] = await this.sql`SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND status <> 'suppressed' ORDER BY id LIMIT 1`;
+    return r ? toRecipient(r) : null;
+  }
+
+  async listRecipients(campaignId: number, query: RecipientQuery): Promise<{ total: number; rows: Recipient[] }> {
+    const sql = this.sql;
+    const statuses = query.statuses && query.statuses.length > 0 ? sql`AND status IN ${sql(query.statuses)}` : sql``;
+    const like = query.search ? likeContains(query.search) : null;
+    const search = like ? sql`AND (email ILIKE ${like} OR last_error ILIKE ${like})` : sql``;
+    const [t] = await sql`SELECT count(*) AS n FROM recipients WHERE campaign_id = ${campaignId} ${statuses} ${search}`;
+    const rows = await sql`
+      SELECT * FROM recipients WHERE campaign_id = ${campaignId} ${statuses} ${search}
+      ORDER BY coalesce(last_attempt_at, 0) DESC, id DESC LIMIT ${query.limit} OFFSET ${query.offset}`;
+    return { total: Number(t!.n), rows: rows.map(toRecipient) };
+  }
+
+  // ---- suppressions -------------------------------------------------------------------------
+  async addSuppressions(emails: string[], reason: string, now: number): Promise<number> {
+    let added = 0;
+    for (const e of emails) {
+      added += (await this.sql`INSERT INTO suppressions (email, reason, created_at) VALUES (${e}, ${reason}, ${now}) ON CONFLICT ((lower(email))) DO NOTHING`).count;
+      // Not yet sent anywhere: honour the suppression in every campaign at once.
+      await this.sql`UPDATE recipients SET status = 'suppressed' WHERE lower(email) = lower(${e}) AND status = 'pending'`;
+    }
+    return added;
+  }
+
+  async removeSuppressions(emails: string[]): Promise<number> {
+    let removed = 0;
+    for (const e of emails) removed += (await this.sql`DELETE FROM suppressions WHERE lower(email) = lower(${e})`).count;
+    return removed;
+  }
+
+  async listSuppressions(): Promise<Suppression[]> {
+    return (await this.sql`SELECT * FROM suppressions ORDER BY lower(email)`).map((r) => ({ email: r.email, reason: r.reason, createdAt: r.created_at }));
+  }
+
+  // ---- the log ------------------------------------------------------------------------------
+  async insertEvent(e: LoggedEvent, level: string, message: string): Promise<void> {
+    await this.sql`
+      INSERT INTO events (campaign_id, at, level, type, message, data)
+      VALUES (${e.campaignId}, ${e.at}, ${level}, ${e.type}, ${message}, ${this.sql.json(eventData(e) as never)})`;
+  }
+
+  async insertAttempts(rows: AttemptRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const values = rows.map((r) => ({
+      campaign_id: r.campaignId,
+      at: r.at,
+      level: r.type === 'sent' ? 'info' : r.type === 'failed' ? 'error' : 'warn',
+      type: r.type,
+      message: '',
+      data: r.extra ? (this.sql.json(r.extra as never) as unknown) : null,
+      recipient_id: r.recipientId,
+      attempt: r.attempt,
+      batch: r.batch,
+      claimed_at: r.claimedAt,
+      detail: r.detail,
+      provider_id: r.providerId,
+    }));
+    await this.sql`INSERT INTO events ${this.sql(values as never[])}`;
+  }
+
+  async events(campaignId: number | null, options: { afterId?: number; limit: number; recipientId?: number }): Promise<StoredEventRow[]> {
+    const sql = this.sql;
+    const campaign = campaignId === null ? sql`` : sql`AND e.campaign_id = ${campaignId}`;
+    const recipient = options.recipientId !== undefined ? sql`AND e.recipient_id = ${options.recipientId}` : sql``;
+    const select = sql`SELECT e.*, r.email, r.message_id FROM events e LEFT JOIN recipients r ON r.id = e.recipient_id`;
+    if (options.afterId !== undefined || options.recipientId !== undefined) {
+      const after = options.afterId !== undefined ? sql`AND e.id > ${options.afterId}` : sql``;
+      return (await sql`${select} WHERE true ${campaign} ${recipient} ${after} ORDER BY e.id LIMIT ${options.limit}`).map(toEventRow);
+    }
+    const rows = await sql`${select} WHERE true ${campaign} ORDER BY e.id DESC LIMIT ${options.limit}`;
+    return [...rows].reverse().map(toEventRow);
+  }
+
+  async pruneEvents(before: number, campaignId: number | null): Promise<number> {
+    const sql = this.sql;
+    return (campaignId === null ? await sql`DELETE FROM events WHERE at < ${before}` : await sql`DELETE FROM events WHERE at < ${before} AND campaign_id = ${campaignId}`)
+      .count;
+  }
+
+  async sentPerMinute(campaignId: number, from: number, minutes: number): Promise<number[]> {
+    const out = new Array<number>(minutes).fill(0);
+    const rows = await this.sql`
+      SELECT (claimed_at - ${from}) / 60000 AS m, count(*) AS n FROM events
+      WHERE campaign_id = ${campaignId} AND claimed_at >= ${from} AND claimed_at < ${from + minutes * 60_000} AND type = 'sent'
+      GROUP BY 1`;
+    for (const r of rows) {
+      const m = Number(r.m);
+      if (m >= 0 && m < minutes) out[m] = Number(r.n);
+    }
+    return out;
+  }
+
+  async batchStats(campaignId: number, limit: number): Promise<BatchStats[]> {
+    const rows = await this.sql`
+      SELECT batch,
+        count(*) FILTER (WHERE type = 'sent') AS sent, count(*) FILTER (WHERE type = 'failed') AS failed,
+        count(*) FILTER (WHERE type = 'in_doubt') AS in_doubt, count(*) FILTER (WHERE type IN ('retry_scheduled', 'requeued')) AS retried
+      FROM events
+      WHERE campaign_id = ${campaignId} AND batch IS NOT NULL
+        AND batch > (SELECT coalesce(max(batch), 0) FROM events WHERE campaign_id = ${campaignId} AND batch IS NOT NULL) - ${limit}
+      GROUP BY batch ORDER BY batch DESC`;
+    return rows.map((r) => ({ batch: r.batch, sent: Number(r.sent), failed: Number(r.failed), inDoubt: Number(r.in_doubt), retried: Number(r.retried) }));
+  }
+}

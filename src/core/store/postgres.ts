@@ -1,0 +1,389 @@
+/**
+ * The PostgreSQL backend (postgres.js): campaign state that outlives any one machine, shared by
+ * runners on many hosts. Chosen over `pg` on measured facts: it loads in ~20 ms instead of ~50 ms
+ * over bare Node (start-up is most of what `status` costs) and has COPY built in.
+ *
+ * The URL is parsed here, not by the client, so that what `sslmode` means is ours and explicit:
+ *   disable      plain TCP
+ *   prefer       TLS when the server offers it, else plain (libpq's default; ours when absent)
+ *   require      TLS, the certificate not verified (libpq's meaning)
+ *   verify-full  TLS, certificate and host name verified (`sslrootcert=<file>` for a private CA)
+ */
+import { readFileSync } from 'node:fs';
+import postgres, { type Sql } from 'postgres';
+import { Writable } from 'node:stream';
+import type { ImportCounts, ImportSession, StagedRecipient } from '../store.js';
+import type { Recipient, RecipientStatus } from '../types.js';
+import { ConfigError, UserError } from '../types.js';
+import { displayLocation, type OpenStoreOptions } from './open.js';
+import { APPLICATION, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
+import { PgTx } from './postgres-tx.js';
+import { type Row, toCounts, toRecipient } from './rows.js';
+import { type Backend, SqlStore } from './sql-store.js';
+import type { Tx } from './tx.js';
+
+export const DEFAULT_SCHEMA = 'aremko_mail';
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-full'] as const;
+type SslMode = (typeof SSL_MODES)[number];
+
+export interface PgLocation {
+  host: string;
+  port: number;
+  database: string;
+  user: string | undefined;
+  password: string | undefined;
+  sslmode: SslMode;
+  sslrootcert: string | null;
+  schema: string;
+  /** The URL with its password as *** */
+  display: string;
+}
+
+/** Parses a postgres:// URL; a ConfigError (exit 2) names what is wrong, never the password. */
+export function parsePostgresUrl(url: string): PgLocation {
+  const display = displayLocation(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(
+      `--db ${display} is not a valid URL: use postgres://user:password@host:5432/dbname (special characters in the password percent-encoded)`,
+    );
+  }
+  const decode = (v: string, what: string) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      throw new ConfigError(`--db ${display}: the ${what} is not valid percent-encoding`);
+    }
+  };
+  const database = decode(u.pathname.replace(/^\//, ''), 'database name');
+  if (!database) throw new ConfigError(`--db ${display} names no database: postgres://user:password@host:5432/dbname`);
+  let sslmode: SslMode = 'prefer';
+  let sslrootcert: string | null = null;
+  let schema = DEFAULT_SCHEMA;
+  for (const [key, value] of u.searchParams) {
+    if (key === 'sslmode') {
+      if (!(SSL_MODES as readonly string[]).includes(value))
+        throw new ConfigError(`--db ${display}: sslmode must be one of ${SSL_MODES.join(', ')} (got "${value}")`);
+      sslmode = value as SslMode;
+    } else if (key === 'sslrootcert') sslrootcert = value;
+    else if (key === 'schema') {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value))
+        throw new ConfigError(`--db ${display}: schema must be a lower-case name of letters, digits and _ (got "${value}")`);
+      schema = value;
+    } else if (key === 'application_name' || key === 'connect_timeout') {
+      // libpq parameters a platform's DATABASE_URL may carry: harmless here.
+    } else throw new ConfigError(`--db ${display}: unknown option "${key}" (known: sslmode, sslrootcert, schema)`);
+  }
+  const port = u.port ? Number(u.port) : 5432;
+  return {
+    host: decode(u.hostname, 'host').replace(/^\[|\]$/g, '') || 'localhost',
+    port,
+    database,
+    user: u.username ? decode(u.username, 'user name') : undefined,
+    password: u.password ? decode(u.password, 'password') : undefined,
+    sslmode,
+    sslrootcert,
+    schema,
+    display,
+  };
+}
+
+function sslOption(loc: PgLocation): postgres.Options<{}>['ssl'] {
+  switch (loc.sslmode) {
+    case 'disable':
+      return false;
+    case 'prefer':
+      return 'prefer';
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-full': {
+      let ca: string | undefined;
+      if (loc.sslrootcert) {
+        try {
+          ca = readFileSync(loc.sslrootcert, 'utf8');
+        } catch (err) {
+          throw new ConfigError(`--db: cannot read sslrootcert ${loc.sslrootcert}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+      }
+      return { rejectUnauthorized: true, servername: loc.host, ...(ca ? { ca } : {}) };
+    }
+  }
+}
+
+/** A database failure in one line, naming where (password hidden) and why. */
+export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'user' | 'database' | 'password'>): Error {
+  if (err instanceof UserError) return err;
+  const e = err as { code?: string; message?: string; errno?: string };
+  const code = e.code ?? '';
+  const where = `${loc.host}:${loc.port}/${loc.database}`;
+  const hide = (s: string) => (loc.password ? s.split(loc.password).join('***') : s);
+  const cause =
+    code === 'ECONNREFUSED'
+      ? `cannot reach the database at ${where} (connection refused)`
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? `cannot reach the database: host ${loc.host} not found`
+        : code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT'
+          ? `cannot reach the database at ${where} (timed out)`
+          : code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED' || code === 'CONNECTION_DESTROYED' || code === 'ECONNRESET' || code === 'EPIPE'
+            ? `lost the connection to the database at ${where}`
+            : code === '28P01' || code === '28000'
+              ? `the database at ${where} refused the login${loc.user ? ` of user ${loc.user}` : ''}`
+              : code === '3D000'
+                ? `database "${loc.database}" does not exist at ${loc.host}:${loc.port}`
+                : code === '42501'
+                  ? `the database user${loc.user ? ` ${loc.user}` : ''} lacks a privilege: ${hide(e.message ?? '')}`
+                  : code === '53100'
+                    ? `the database at ${where} has no space left on its disk`
+                    : code === '57P01' || code === '57P02' || code === '57P03'
+                      ? `the database at ${where} is shutting down or starting up`
+                      : /^08/.test(code)
+                        ? `lost the connection to the database at ${where}`
+                        : code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+                          ? `the database's TLS certificate could not be verified (${code}); with sslmode=verify-full give its CA as sslrootcert=<file>`
+                          : null;
+  if (!cause) return new Error(hide(e.message ?? String(err)));
+  return new UserError(`database ${loc.display}: ${cause}`);
+}
+
+/** Numbers in, numbers out: bigint columns (times, ids, counts) parse as JS numbers. */
+const BIGINT_AS_NUMBER = { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) };
+
+export function connect(loc: PgLocation, options: { max?: number } = {}): Sql {
+  return postgres({
+    host: loc.host,
+    port: loc.port,
+    database: loc.database,
+    username: loc.user,
+    password: loc.password,
+    ssl: sslOption(loc),
+    max: options.max ?? 4,
+    connect_timeout: 15,
+    idle_timeout: 60,
+    fetch_types: false,
+    onnotice: () => undefined,
+    types: { bigint: BIGINT_AS_NUMBER } as never,
+    transform: { undefined: null },
+    connection: { application_name: 'aremko-mail', search_path: loc.schema },
+  }) as unknown as Sql;
+}
+
+/** Creates the schema on first use and brings it to this version; refuses a newer or foreign one untouched. */
+async function migrate(sql: Sql, loc: PgLocation): Promise<void> {
+  await sql.begin(async (tx) => {
+    // One migrator at a time per schema (runners starting together on a new database).
+    await tx`SELECT pg_advisory_xact_lock(hashtext(${`aremko-mail:${loc.schema}`}))`;
+    const [exists] = await tx`SELECT 1 AS ok FROM pg_namespace WHERE nspname = ${loc.schema}`;
+    let version = 0;
+    if (exists) {
+      const tables = await tx`SELECT table_name FROM information_schema.tables WHERE table_schema = ${loc.schema}`;
+      if (tables.length > 0) {
+        if (!tables.some((t) => t.table_name === 'meta'))
+          throw new UserError(`database ${loc.display}: schema "${loc.schema}" holds tables that are not aremko-mail's; it was left untouched (choose another with ?schema=)`);
+        const meta = await tx`SELECT key, value FROM meta`;
+        const app = meta.find((m) => m.key === 'application')?.value;
+        if (app !== APPLICATION)
+          throw new UserError(`database ${loc.display}: schema "${loc.schema}" belongs to another application; it was left untouched (choose another with ?schema=)`);
+        version = Number(meta.find((m) => m.key === 'schema_version')?.value ?? 0);
+        if (version > PG_SCHEMA_VERSION)
+          throw new UserError(
+            `database ${loc.display}: schema "${loc.schema}" was written by a newer aremko-mail (version ${version}, this one knows up to ${PG_SCHEMA_VERSION}); upgrade aremko-mail. It was left untouched`,
+          );
+      }
+    } else {
+      await tx.unsafe(`CREATE SCHEMA "${loc.schema}"`);
+    }
+    for (let v = version; v < PG_SCHEMA_VERSION; v++) {
+      await tx.unsafe(PG_MIGRATIONS[v]!);
+      await tx`INSERT INTO meta (key, value) VALUES ('application', ${APPLICATION}), ('schema_version', ${String(v + 1)})
+               ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+    }
+  });
+}
+
+/** COPY's text format: backslash, tab and line breaks escaped. */
+function copyField(value: string): string {
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+class PostgresBackend implements Backend {
+  readonly kind = 'postgres' as const;
+  private listening: Promise<void> | null = null;
+  private marker = 0;
+
+  constructor(
+    readonly sql: Sql,
+    readonly loc: PgLocation,
+  ) {}
+
+  get display(): string {
+    return this.loc.display;
+  }
+
+  private fault = (err: unknown) => pgFault(err, this.loc);
+
+  async read<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+    try {
+      return (await this.sql.begin('isolation level repeatable read read only', (tx) => fn(new PgTx(tx as unknown as Sql)))) as T;
+    } catch (err) {
+      throw this.fault(err);
+    }
+  }
+
+  async write<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+    try {
+      return (await this.sql.begin((tx) => fn(new PgTx(tx as unknown as Sql)))) as T;
+    } catch (err) {
+      throw this.fault(err);
+    }
+  }
+
+  async beginImport(campaignId: number): Promise<ImportSession> {
+    // A connection of its own: the staging table is TEMP (this session only), filled by COPY,
+    // then moved in one short transaction; nothing a runner waits on is locked meanwhile.
+    const conn = await this.sql.reserve().catch((err) => Promise.reject(this.fault(err)));
+    let copy: Writable | null = null;
+    let staged = 0;
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await conn`DROP TABLE IF EXISTS import_stage`.catch(() => undefined);
+      conn.release();
+    };
+    try {
+      await conn`CREATE TEMP TABLE IF NOT EXISTS import_stage (line bigint PRIMARY KEY, email text NOT NULL, fields jsonb NOT NULL)`;
+      await conn`TRUNCATE import_stage`;
+    } catch (err) {
+      await release();
+      throw this.fault(err);
+    }
+    const write = (stream: Writable, chunk: string) =>
+      new Promise<void>((resolve, reject) => {
+        stream.write(chunk, (err) => (err ? reject(err) : resolve()));
+      });
+    return {
+      add: async (rows: StagedRecipient[]) => {
+        try {
+          copy ??= (await conn`COPY import_stage (line, email, fields) FROM STDIN`.writable()) as Writable;
+          let text = '';
+          for (const r of rows) text += `${r.line}\t${copyField(r.email)}\t${copyField(JSON.stringify(r.fields))}\n`;
+          await write(copy, text);
+          staged += rows.length;
+        } catch (err) {
+          throw this.fault(err);
+        }
+      },
+      commit: async (): Promise<ImportCounts> => {
+        try {
+          if (copy) {
+            const done = copy;
+            await new Promise<void>((resolve, reject) => {
+              done.once('error', reject);
+              done.end(() => resolve());
+            });
+            copy = null;
+          }
+          // BEGIN/COMMIT by hand: the staging table lives on this reserved connection only.
+          await conn.unsafe('BEGIN');
+          try {
+            const tx = conn;
+            const before = toCounts(await tx`SELECT status, n FROM campaign_counts WHERE campaign_id = ${campaignId}`);
+            // The first occurrence of an address in the file wins, and rows keep file order.
+            await tx`
+              INSERT INTO recipients (campaign_id, email, status, fields)
+              SELECT ${campaignId}, d.email,
+                CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE lower(x.email) = lower(d.email)) THEN 'suppressed' ELSE 'pending' END,
+                d.fields
+              FROM (SELECT DISTINCT ON (lower(email)) line, email, fields FROM import_stage ORDER BY lower(email), line) d
+              ORDER BY d.line
+              ON CONFLICT (campaign_id, lower(email)) DO NOTHING`;
+            const after = toCounts(await tx`SELECT status, n FROM campaign_counts WHERE campaign_id = ${campaignId}`);
+            const imported = after.pending - before.pending;
+            const suppressed = after.suppressed - before.suppressed;
+            await conn.unsafe('COMMIT');
+            return { imported, suppressed, duplicates: staged - imported - suppressed };
+          } catch (err) {
+            await conn.unsafe('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+        } catch (err) {
+          throw this.fault(err);
+        } finally {
+          await release();
+        }
+      },
+      abort: async () => {
+        if (copy) {
+          copy.on('error', () => undefined);
+          copy.destroy();
+        }
+        await release();
+      },
+    };
+  }
+
+  async *iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient> {
+    let after = 0;
+    for (;;) {
+      let rows: Row[];
+      try {
+        rows = status
+          ? await this.sql`SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND id > ${after} AND status = ${status} ORDER BY id LIMIT 1000`
+          : await this.sql`SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND id > ${after} ORDER BY id LIMIT 1000`;
+      } catch (err) {
+        throw this.fault(err);
+      }
+      if (rows.length === 0) return;
+      for (const r of rows) yield toRecipient(r);
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** Counts change notifications (LISTEN), started by the first caller: a watcher's cheap poll. */
+  async changeMarker(): Promise<number> {
+    this.listening ??= this.sql
+      .listen('aremko_mail_changes', (schema) => {
+        if (schema === this.loc.schema) this.marker++;
+      })
+      .then(() => undefined)
+      .catch((err) => {
+        this.listening = null;
+        throw this.fault(err);
+      });
+    await this.listening;
+    return this.marker;
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+}
+
+export class PostgresStore extends SqlStore {
+  constructor(readonly sql: Sql, readonly loc: PgLocation) {
+    super(new PostgresBackend(sql, loc));
+  }
+
+  /** The database's own URL (a worker or a copy opens its own connection to it). */
+  get schema(): string {
+    return this.loc.schema;
+  }
+}
+
+export async function openPostgresStore(url: string, options: OpenStoreOptions = {}): Promise<PostgresStore> {
+  const loc = parsePostgresUrl(url);
+  const sql = connect(loc);
+  try {
+    if (options.mustExist) {
+      const [exists] = await sql`SELECT 1 AS ok FROM information_schema.tables WHERE table_schema = ${loc.schema} AND table_name = 'meta'`;
+      if (!exists) throw new UserError(`database ${loc.display} has no aremko-mail schema "${loc.schema}" yet (create a campaign first, or check ?schema=)`);
+    }
+    await migrate(sql, loc);
+  } catch (err) {
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+    throw pgFault(err, loc);
+  }
+  return new PostgresStore(sql, loc);
+}

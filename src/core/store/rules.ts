@@ -1,0 +1,396 @@
+/**
+ * The rules of a campaign's state, written once for every backend: who may claim which
+ * recipient and when (status, lease, batch, interval, send window, rate, retry time, provider
+ * throttling), what recording an answer does, what a takeover of a dead runner does, when a batch
+ * closes and a campaign completes. Each function runs inside one transaction a backend opens
+ * (`Tx`). Every rule that writes a campaign's recipients or runners locks the campaign row first
+ * (on PostgreSQL; SQLite has one writer anyway): runners on many hosts take these decisions one at
+ * a time, the limits hold for all of them together, and all take their locks in the same order.
+ */
+import type { AttemptEvent, LoggedEvent } from '../events.js';
+import { describe, eventData } from '../event-log.js';
+import type {
+  AttemptResult,
+  ClaimOptions,
+  ClaimResult,
+  Reaped,
+  RunnerIdentity,
+  SettleResult,
+  StepResult,
+} from '../store.js';
+import type { Campaign, CampaignStatus, CampaignSummary, Runner, StatusCounts, Waiting } from '../types.js';
+import type { AttemptRow, RecipientResultPatch, RecordedRecipient, Tx } from './tx.js';
+
+type Schedule = typeof import('../schedule.js');
+let schedule: Schedule | null = null;
+/** Send windows need luxon: loaded the first time a campaign has a window. */
+async function loadSchedule(): Promise<Schedule> {
+  schedule ??= await import('../schedule.js');
+  return schedule;
+}
+
+export async function logEvent(t: Tx, e: LoggedEvent): Promise<void> {
+  const { level, message } = describe(e);
+  await t.insertEvent(e, level, message);
+}
+
+// ---- waits ------------------------------------------------------------------------------------
+
+/**
+ * What keeps a `sending` campaign from claiming now, if anything: the next batch's due time, the
+ * send window, the rate limit over every attempt in its sliding window, a provider's 429. When
+ * several hold it back, the one that lasts longest is what it waits for.
+ */
+export async function timeGate(t: Tx, c: Campaign, now: number): Promise<Waiting | null> {
+  const waits: Waiting[] = [];
+  if (c.batchClaimed === 0 && c.nextBatchAt !== null && c.nextBatchAt > now) waits.push({ reason: 'interval', until: c.nextBatchAt });
+  if (c.throttledUntil !== null && c.throttledUntil > now) waits.push({ reason: 'rate', until: c.throttledUntil });
+  if (c.window && c.timeZone) {
+    const { inWindow, nextWindowStart } = await loadSchedule();
+    if (!inWindow(now, c.window, c.timeZone)) waits.push({ reason: 'window', until: nextWindowStart(now, c.window, c.timeZone) });
+  }
+  if (c.rate) {
+    const windowMs = c.rate.windowSeconds * 1000;
+    const usage = await t.rateUsage(c.id, now - windowMs, c.rate.count);
+    // When the oldest of the newest `count` attempts leaves the window, one more may go.
+    if (usage.used >= c.rate.count && usage.edge !== null) waits.push({ reason: 'rate', until: usage.edge + windowMs + 1 });
+  }
+  if (waits.length === 0) return null;
+  // On a tie the later-listed reason (window, rate) says more than `interval`.
+  return waits.reduce((a, b) => (b.until >= a.until ? b : a));
+}
+
+/** How many more the rate limit lets go now (Infinity without one). */
+async function rateRoom(t: Tx, c: Campaign, now: number): Promise<number> {
+  if (!c.rate) return Infinity;
+  const usage = await t.rateUsage(c.id, now - c.rate.windowSeconds * 1000, c.rate.count);
+  return Math.max(0, c.rate.count - usage.used);
+}
+
+/** The `waiting` of status: why a sending campaign is not sending now. */
+export async function waitingOf(t: Tx, c: Campaign, counts: StatusCounts, now: number): Promise<Waiting | null> {
+  if (c.status !== 'sending') return null;
+  if (c.batchClaimed >= c.batchSize && c.batchClaimed > 0) return null; // a full batch finishing
+  const gate = await timeGate(t, c, now);
+  if (gate) return gate;
+  if (counts.pending === 0) return null;
+  const next = await t.nextPendingAt(c.id);
+  return next !== null && next > now ? { reason: 'retry', until: next } : null;
+}
+
+export async function summaries(t: Tx, ids: number[] | undefined, now: number): Promise<CampaignSummary[]> {
+  const campaigns = await t.campaigns(ids);
+  const out: CampaignSummary[] = [];
+  for (const campaign of campaigns) {
+    const counts = await t.counts(campaign.id);
+    out.push({ campaign, counts, runners: await t.runners(campaign.id), waiting: await waitingOf(t, campaign, counts, now) });
+  }
+  return out;
+}
+
+// ---- runners and takeover -------------------------------------------------------------------
+
+const RUNNER_GONE = (owner: string) => `its runner ${owner} stopped before the server answered: may or may not have been delivered`;
+
+/**
+ * Takes over every dead runner of the campaign except `me`: lease expired, or named in
+ * `localDead` (its process is gone from this host). Their `sending` recipients become
+ * `in_doubt` — or `pending` again when the provider still deduplicates their idempotency key,
+ * so resending cannot deliver twice. Recipients claimed by no registered runner at all (a crash
+ * while the runner's row was being written, a database copied mid-run) are treated the same.
+ * The campaign row is locked first, so no claim commits while this looks.
+ */
+export async function reap(t: Tx, campaignId: number, me: RunnerIdentity, now: number, localDead: string[]): Promise<Reaped[]> {
+  const campaign = await t.campaign(campaignId, { lock: true });
+  if (!campaign) return [];
+  const runners = await t.runners(campaignId);
+  const dead = runners.filter((r) => r.token !== me.token && (r.expiresAt <= now || localDead.includes(r.token)));
+  if (dead.length > 0) await t.deleteRunners(dead.map((r) => r.token));
+  const orphans = await t.orphans(campaignId);
+  if (orphans.length === 0 && dead.length === 0) return [];
+
+  const ownerOf = new Map(runners.map((r) => [r.token, r.owner]));
+  const byOwner = new Map<string, Reaped>(dead.map((r) => [r.owner, { owner: r.owner, inDoubt: 0, requeued: 0 }]));
+  const groups = new Map<string, { inDoubt: number[]; requeue: number[] }>();
+  for (const o of orphans) {
+    const owner = (o.claimToken && ownerOf.get(o.claimToken)) || 'unknown';
+    let r = byOwner.get(owner);
+    if (!r) byOwner.set(owner, (r = { owner, inDoubt: 0, requeued: 0 }));
+    let g = groups.get(owner);
+    if (!g) groups.set(owner, (g = { inDoubt: [], requeue: [] }));
+    if (o.idempotentUntil !== null && o.idempotentUntil > now) {
+      r.requeued++;
+      g.requeue.push(o.id);
+    } else {
+      r.inDoubt++;
+      g.inDoubt.push(o.id);
+    }
+  }
+  const attempts: AttemptRow[] = [];
+  for (const [owner, g] of groups) {
+    const error = RUNNER_GONE(owner);
+    for (const row of await t.markUnanswered(g.inDoubt, 'in_doubt', error, now)) attempts.push(attemptRow(row, 'in_doubt', now, error));
+    const again = `${error}; the provider still deduplicates its idempotency key`;
+    for (const row of await t.markUnanswered(g.requeue, 'pending', again, now)) attempts.push(attemptRow(row, 'requeued', now, again));
+  }
+  await t.insertAttempts(attempts);
+  const reaped = [...byOwner.values()];
+  for (const r of reaped) await logEvent(t, { type: 'runner_reaped', at: now, campaignId, owner: r.owner, by: `${me.host}:${me.pid}`, inDoubt: r.inDoubt, requeued: r.requeued });
+  return reaped;
+}
+
+/** The log row of an attempt that ended without an answer. */
+function attemptRow(row: RecordedRecipient, type: AttemptEvent['type'], now: number, detail: string): AttemptRow {
+  return {
+    campaignId: row.campaignId,
+    recipientId: row.recipientId,
+    at: now,
+    type,
+    attempt: row.attempts,
+    batch: row.batch,
+    claimedAt: row.claimedAt ?? now,
+    detail,
+    providerId: null,
+    extra: null,
+  };
+}
+
+export async function joinCampaign(
+  t: Tx,
+  campaignId: number,
+  me: RunnerIdentity,
+  now: number,
+  ttlMs: number,
+  localDead: string[],
+): Promise<{ runner: Runner; reaped: Reaped[] }> {
+  const runner: Runner = { campaignId, owner: `${me.host}:${me.pid}`, host: me.host, pid: me.pid, token: me.token, startedAt: now, expiresAt: now + ttlMs };
+  await t.campaign(campaignId, { lock: true });
+  await t.insertRunner(runner);
+  const reaped = await reap(t, campaignId, me, now, localDead);
+  await logEvent(t, { type: 'runner_joined', at: now, campaignId, owner: runner.owner });
+  return { runner, reaped };
+}
+
+export async function heartbeat(
+  t: Tx,
+  campaignId: number,
+  token: string,
+  now: number,
+  ttlMs: number,
+  localDead: string[],
+): Promise<{ alive: boolean; reaped: Reaped[] }> {
+  await t.campaign(campaignId, { lock: true });
+  // Taken for dead (its row reaped) by another runner: then it is. A lease that expired unnoticed
+  // (the process was suspended) and still stands is simply renewed: nobody took anything over.
+  if (!(await t.renewRunner(token, now + ttlMs))) return { alive: false, reaped: [] };
+  const me = (await t.runner(token))!;
+  return { alive: true, reaped: await reap(t, campaignId, me, now, localDead) };
+}
+
+/** See Store.leaveCampaign. */
+export async function leave(t: Tx, campaignId: number, token: string, now: number, unanswered: number[]): Promise<void> {
+  await t.campaign(campaignId, { lock: true });
+  const mine = await t.claimedBy(campaignId, token);
+  if (mine.length > 0) {
+    const asked = new Set(unanswered);
+    const error = 'its runner stopped before the server answered: may or may not have been delivered';
+    const doubt = await t.markUnanswered(mine.filter((id) => asked.has(id)), 'in_doubt', error, now);
+    await t.insertAttempts(doubt.map((r) => attemptRow(r, 'in_doubt', now, error)));
+    const released = await t.releaseClaims(mine.filter((id) => !asked.has(id)));
+    if (released > 0) await t.addBatchClaims(campaignId, -released);
+  }
+  await t.deleteRunners([token]);
+}
+
+// ---- claiming -------------------------------------------------------------------------------
+
+const DEDUPE_EXPIRED = 'its last request may have reached the provider, and the provider no longer deduplicates a resend: may or may not have been delivered';
+
+/** Claims up to `max` due recipients for the runner `token`, every rule checked here. */
+export async function claim(t: Tx, campaignId: number, token: string, now: number, max: number, options: ClaimOptions): Promise<ClaimResult> {
+  const c = await t.campaign(campaignId, { lock: true });
+  if (!c) return { kind: 'stopped', status: 'cancelled' };
+  if (c.status !== 'sending') return { kind: 'stopped', status: c.status };
+  const me = await t.runner(token);
+  if (!me || me.campaignId !== campaignId || me.expiresAt <= now) return { kind: 'lost_lease' };
+  if (c.batchClaimed >= c.batchSize) return { kind: 'batch_full' };
+  const wait = await timeGate(t, c, now);
+  if (wait) return { kind: 'wait', ...wait };
+
+  // Requeued recipients whose provider forgot their idempotency key: resending could deliver twice.
+  const expired = await t.expiredDedupe(campaignId, now);
+  if (expired.length > 0) {
+    const rows = await t.markUnanswered(expired, 'in_doubt', DEDUPE_EXPIRED, now);
+    await t.insertAttempts(rows.map((r) => attemptRow(r, 'in_doubt', now, DEDUPE_EXPIRED)));
+  }
+
+  const room = Math.min(max, c.batchSize - c.batchClaimed, await rateRoom(t, c, now));
+  const batch = c.batchesSent + 1;
+  const idempotentUntil = options.idempotencyWindowMs !== null ? now + options.idempotencyWindowMs : null;
+  const recipients = room > 0 ? await t.claimDue(campaignId, token, now, batch, room, idempotentUntil) : [];
+  if (recipients.length === 0) {
+    const counts = await t.counts(campaignId);
+    if (counts.pending > 0) {
+      // Pending but none due (retries later), or every due one locked by another transaction.
+      const next = await t.nextPendingAt(campaignId);
+      return { kind: 'wait', reason: 'retry', until: Math.max(next ?? now, now + 250) };
+    }
+    return counts.sending > 0 ? { kind: 'draining' } : { kind: 'done' };
+  }
+  await t.addBatchClaims(campaignId, recipients.length);
+  return {
+    kind: 'claimed',
+    recipients,
+    batch,
+    batchStarted: c.batchClaimed === 0,
+    campaign: { ...c, batchClaimed: c.batchClaimed + recipients.length },
+  };
+}
+
+// ---- recording --------------------------------------------------------------------------------
+
+function resultPatch(r: AttemptResult): RecipientResultPatch {
+  const base = { lastError: r.detail, nextAttemptAt: null, sentAt: null, messageId: r.messageId, providerId: r.providerId ?? null, refund: false, dedupeUntil: null };
+  switch (r.outcome) {
+    case 'sent':
+      return { ...base, status: 'sent', lastError: null, sentAt: r.at };
+    case 'retry':
+      return { ...base, status: 'pending', nextAttemptAt: r.retryAt ?? r.at, dedupeUntil: r.dedupeUntil ?? null };
+    case 'failed':
+      return { ...base, status: 'failed' };
+    case 'in_doubt':
+      return { ...base, status: 'in_doubt' };
+    case 'refunded':
+      return { ...base, status: 'pending', nextAttemptAt: 0, refund: true };
+  }
+}
+
+const ATTEMPT_TYPE = { sent: 'sent', retry: 'retry_scheduled', failed: 'failed', in_doubt: 'in_doubt' } as const;
+
+/** Records one answer if `token` still holds the recipient; false when it no longer does. */
+export async function record(t: Tx, token: string, r: AttemptResult): Promise<boolean> {
+  const row = await t.recordResult(r.recipientId, token, resultPatch(r));
+  if (!row) return false;
+  if (r.outcome === 'refunded') {
+    // Never reached the server (or the provider asked us to wait): not an attempt, and its
+    // place in the batch goes back.
+    await t.addBatchClaims(row.campaignId, -1);
+    if (r.throttleUntil) {
+      const c = await t.campaign(row.campaignId);
+      if (c && (c.throttledUntil ?? 0) < r.throttleUntil) await t.updateCampaign(row.campaignId, { throttledUntil: r.throttleUntil });
+    }
+    return true;
+  }
+  if (r.suppress) await t.addSuppressions([row.email], r.suppress, r.at);
+  const extra: Record<string, unknown> = {};
+  if (r.outcome === 'retry') extra.retryAt = r.retryAt ?? r.at;
+  if (r.outcome === 'failed') extra.suppressed = !!r.suppress;
+  await t.insertAttempts([
+    {
+      campaignId: row.campaignId,
+      recipientId: r.recipientId,
+      at: r.at,
+      type: ATTEMPT_TYPE[r.outcome],
+      attempt: row.attempts,
+      batch: row.batch,
+      claimedAt: row.claimedAt ?? r.at,
+      detail: r.detail ?? '',
+      providerId: r.providerId ?? null,
+      extra: Object.keys(extra).length > 0 ? extra : null,
+    },
+  ]);
+  return true;
+}
+
+export async function step(
+  t: Tx,
+  campaignId: number,
+  token: string,
+  now: number,
+  results: AttemptResult[],
+  max: number,
+  options: ClaimOptions,
+): Promise<StepResult> {
+  // Every write that touches a campaign's recipients takes the campaign row first: one lock
+  // order for all runners (PostgreSQL would otherwise find deadlocks between their steps).
+  await t.campaign(campaignId, { lock: true });
+  const recorded: boolean[] = [];
+  for (const r of results) recorded.push(await record(t, token, r));
+  return { recorded, claim: max > 0 ? await claim(t, campaignId, token, now, max, options) : null };
+}
+
+// ---- batches and completion -----------------------------------------------------------------
+
+/**
+ * Closes the open batch once it has all its claims (or nothing is left to claim) and nothing of
+ * the campaign is in flight at any runner; completes the campaign when nothing is pending or in
+ * flight. Any runner may do it: the first to see the moment does.
+ */
+export async function settle(t: Tx, campaignId: number, now: number): Promise<SettleResult> {
+  const c = await t.campaign(campaignId, { lock: true });
+  if (!c) return { kind: 'stopped', status: 'cancelled' };
+  if (c.status !== 'sending') return { kind: 'stopped', status: c.status };
+  const counts = await t.counts(campaignId);
+  if (counts.sending > 0) return { kind: 'busy' };
+  const full = c.batchClaimed >= c.batchSize;
+  const nothingLeft = counts.pending === 0;
+  if (!full && !nothingLeft) return { kind: 'open' };
+  let closedBatch: number | null = null;
+  let nextBatchAt = c.nextBatchAt;
+  let batchesSent = c.batchesSent;
+  if (c.batchClaimed > 0) {
+    closedBatch = c.batchesSent + 1;
+    batchesSent = closedBatch;
+    nextBatchAt = nothingLeft ? null : now + c.intervalSeconds * 1000;
+    await t.updateCampaign(campaignId, { batchesSent, batchClaimed: 0, nextBatchAt });
+    await logEvent(t, { type: 'batch_finished', at: now, campaignId, batch: closedBatch, nextBatchAt });
+  }
+  const completed = nothingLeft;
+  if (completed) {
+    await t.updateCampaign(campaignId, { status: 'completed', completedAt: now, nextBatchAt: null, throttledUntil: null });
+    await logEvent(t, { type: 'completed', at: now, campaignId, counts });
+  }
+  const campaign = (await t.campaign(campaignId))!;
+  return { kind: 'settled', closedBatch, nextBatchAt: completed ? null : nextBatchAt, completed, campaign };
+}
+
+// ---- the operator's changes -------------------------------------------------------------------
+
+export async function transition(
+  t: Tx,
+  id: number,
+  from: readonly CampaignStatus[],
+  to: CampaignStatus,
+  now: number,
+): Promise<{ ok: true; campaign: Campaign } | { ok: false; status: CampaignStatus | null }> {
+  const c = await t.campaign(id, { lock: true });
+  if (!c || !from.includes(c.status)) return { ok: false, status: c?.status ?? null };
+  const starting = c.status === 'draft' && to === 'sending';
+  await t.updateCampaign(id, {
+    status: to,
+    ...(starting ? { startedAt: now, nextBatchAt: now } : {}),
+    completedAt: to === 'completed' || to === 'cancelled' ? now : null,
+  });
+  await logEvent(t, { type: 'status', at: now, campaignId: id, from: c.status, to });
+  return { ok: true, campaign: (await t.campaign(id))! };
+}
+
+export async function resolveInDoubt(
+  t: Tx,
+  campaignId: number,
+  mode: 'resend' | 'mark-sent',
+  now: number,
+  emails: string[] | null,
+): Promise<number> {
+  const c = await t.campaign(campaignId, { lock: true });
+  if (!c) return 0;
+  const count = await t.resolveInDoubt(campaignId, mode, now, emails);
+  if (mode === 'resend' && count > 0 && c.status === 'completed') {
+    await t.updateCampaign(campaignId, { status: 'sending', completedAt: null, nextBatchAt: c.nextBatchAt ?? now });
+    await logEvent(t, { type: 'status', at: now, campaignId, from: 'completed', to: 'sending' });
+  }
+  await logEvent(t, { type: 'resolve', at: now, campaignId, mode, count, emails });
+  return count;
+}
+
+export { eventData };

@@ -1,0 +1,189 @@
+/**
+ * The Store contract on top of any SQL backend: every method opens one transaction of the
+ * backend and applies the shared rules (rules.ts) through the backend's row primitives (Tx).
+ * What stays per backend — opening and migrating, bulk import, streaming reads, noticing other
+ * processes' commits — is the backend's own.
+ */
+import { storedEvent } from '../event-log.js';
+import type {
+  AttemptResult,
+  BatchStats,
+  ClaimOptions,
+  ImportSession,
+  NewEvent,
+  Reaped,
+  RecipientQuery,
+  RunnerIdentity,
+  SettleResult,
+  StepResult,
+  Store,
+} from '../store.js';
+import type {
+  Campaign,
+  CampaignSettings,
+  CampaignStatus,
+  CampaignSummary,
+  Recipient,
+  RecipientStatus,
+  Runner,
+  StoredEvent,
+  Suppression,
+} from '../types.js';
+import * as rules from './rules.js';
+import type { Tx } from './tx.js';
+
+export interface Backend {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly display: string;
+  /** A consistent read (one snapshot). */
+  read<T>(fn: (t: Tx) => Promise<T>): Promise<T>;
+  /** A write transaction, committed (durably) before the promise resolves. */
+  write<T>(fn: (t: Tx) => Promise<T>): Promise<T>;
+  beginImport(campaignId: number): Promise<ImportSession>;
+  iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient>;
+  changeMarker(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const NO_IDEMPOTENCY: ClaimOptions = { idempotencyWindowMs: null };
+
+export class SqlStore implements Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly display: string;
+
+  constructor(protected readonly backend: Backend) {
+    this.kind = backend.kind;
+    this.display = backend.display;
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  async createCampaign(settings: CampaignSettings, now: number): Promise<Campaign> {
+    return this.backend.write(async (t) => (await t.campaign(await t.insertCampaign(settings, now)))!);
+  }
+
+  getCampaign(id: number): Promise<Campaign | null> {
+    return this.backend.read((t) => t.campaign(id));
+  }
+
+  listCampaigns(): Promise<Campaign[]> {
+    return this.backend.read((t) => t.campaigns());
+  }
+
+  summaries(ids?: number[], now: number = Date.now()): Promise<CampaignSummary[]> {
+    return this.backend.read((t) => rules.summaries(t, ids, now));
+  }
+
+  transition(id: number, from: readonly CampaignStatus[], to: CampaignStatus, now: number) {
+    return this.backend.write((t) => rules.transition(t, id, from, to, now));
+  }
+
+  setLastError(id: number, message: string | null): Promise<void> {
+    return this.backend.write((t) => t.updateCampaign(id, { lastError: message }));
+  }
+
+  makeBatchDue(id: number, now: number): Promise<void> {
+    return this.backend.write(async (t) => {
+      const c = await t.campaign(id, { lock: true });
+      if (c && (c.nextBatchAt === null || c.nextBatchAt > now)) await t.updateCampaign(id, { nextBatchAt: now });
+    });
+  }
+
+  beginImport(campaignId: number): Promise<ImportSession> {
+    return this.backend.beginImport(campaignId);
+  }
+
+  missingFields(campaignId: number, fields: string[]): Promise<Map<string, number>> {
+    return this.backend.read((t) => t.missingFields(campaignId, fields));
+  }
+
+  getRecipient(campaignId: number, email: string): Promise<Recipient | null> {
+    return this.backend.read((t) => t.recipientByEmail(campaignId, email.trim()));
+  }
+
+  firstRecipient(campaignId: number): Promise<Recipient | null> {
+    return this.backend.read((t) => t.firstRecipient(campaignId));
+  }
+
+  iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient> {
+    return this.backend.iterateRecipients(campaignId, status);
+  }
+
+  listRecipients(campaignId: number, query: RecipientQuery): Promise<{ total: number; rows: Recipient[] }> {
+    return this.backend.read((t) => t.listRecipients(campaignId, query));
+  }
+
+  async recipientHistory(campaignId: number, recipientId: number): Promise<StoredEvent[]> {
+    const rows = await this.backend.read((t) => t.events(campaignId, { recipientId, limit: 10_000 }));
+    return rows.map(storedEvent);
+  }
+
+  activity(campaignId: number, now: number, minutes: number): Promise<number[]> {
+    const from = Math.floor(now / 60_000) * 60_000 - (minutes - 1) * 60_000;
+    return this.backend.read((t) => t.sentPerMinute(campaignId, from, minutes));
+  }
+
+  batchStats(campaignId: number, limit: number): Promise<BatchStats[]> {
+    return this.backend.read((t) => t.batchStats(campaignId, limit));
+  }
+
+  resolveInDoubt(campaignId: number, mode: 'resend' | 'mark-sent', now: number, emails?: string[]): Promise<number> {
+    const list = emails && emails.length > 0 ? emails.map((e) => e.trim()) : null;
+    return this.backend.write((t) => rules.resolveInDoubt(t, campaignId, mode, now, list));
+  }
+
+  addSuppressions(emails: string[], reason: string, now: number): Promise<number> {
+    return this.backend.write((t) => t.addSuppressions(emails.map((e) => e.trim()), reason, now));
+  }
+
+  removeSuppressions(emails: string[]): Promise<number> {
+    return this.backend.write((t) => t.removeSuppressions(emails.map((e) => e.trim())));
+  }
+
+  listSuppressions(): Promise<Suppression[]> {
+    return this.backend.read((t) => t.listSuppressions());
+  }
+
+  changeMarker(): Promise<number> {
+    return this.backend.changeMarker();
+  }
+
+  addEvent(event: NewEvent): Promise<void> {
+    return this.backend.write((t) => rules.logEvent(t, event));
+  }
+
+  async listEvents(campaignId: number | null, options: { afterId?: number; limit?: number } = {}): Promise<StoredEvent[]> {
+    const rows = await this.backend.read((t) => t.events(campaignId, { afterId: options.afterId, limit: options.limit ?? 100 }));
+    return rows.map(storedEvent);
+  }
+
+  pruneEvents(before: number, campaignId?: number): Promise<number> {
+    return this.backend.write((t) => t.pruneEvents(before, campaignId ?? null));
+  }
+
+  listRunners(campaignId: number): Promise<Runner[]> {
+    return this.backend.read((t) => t.runners(campaignId));
+  }
+
+  joinCampaign(campaignId: number, me: RunnerIdentity, now: number, ttlMs: number, localDead: string[]): Promise<{ runner: Runner; reaped: Reaped[] }> {
+    return this.backend.write((t) => rules.joinCampaign(t, campaignId, me, now, ttlMs, localDead));
+  }
+
+  heartbeat(campaignId: number, token: string, now: number, ttlMs: number, localDead: string[]): Promise<{ alive: boolean; reaped: Reaped[] }> {
+    return this.backend.write((t) => rules.heartbeat(t, campaignId, token, now, ttlMs, localDead));
+  }
+
+  leaveCampaign(campaignId: number, token: string, now: number, unanswered: number[]): Promise<void> {
+    return this.backend.write((t) => rules.leave(t, campaignId, token, now, unanswered));
+  }
+
+  step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options: ClaimOptions = NO_IDEMPOTENCY): Promise<StepResult> {
+    return this.backend.write((t) => rules.step(t, campaignId, token, now, results, max, options));
+  }
+
+  settle(campaignId: number, now: number): Promise<SettleResult> {
+    return this.backend.write((t) => rules.settle(t, campaignId, now));
+  }
+}
