@@ -101,7 +101,7 @@ afterEach(() => {
   while (open.length) open.pop()!.kill();
 });
 
-describe.skipIf(!hasTmux)('the TUI in a real terminal (tmux, 80×24)', () => {
+describe.skipIf(!hasTmux && process.env.CI !== 'true')('the TUI in a real terminal (tmux, 80×24)', () => {
   it('en: open, select, start the demo, see progress, pause, quit → exit 0, terminal restored', { timeout: 120_000 }, async () => {
     const term = terminal(await demoDir(120), [], { LANG: 'en_US.UTF-8', AREMKO_MAIL_TRANSPORT: 'outbox:outbox' });
 
