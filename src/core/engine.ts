@@ -16,7 +16,7 @@ import { toStoredEvent } from './event-log.js';
 import { MessageBuilder, type OutgoingMessage } from './message.js';
 import { inWindow, nextWindowStart, retryDelayMs } from './schedule.js';
 import type { ClaimResult, EngineStore, LeaseOwner, PendingResult, ResultUpdate } from './store.js';
-import type { SendOutcome, Transport } from './transport.js';
+import type { SendOutcome, Transport } from './transport/index.js';
 import type { Campaign, Lease, Recipient } from './types.js';
 
 export interface Clock {

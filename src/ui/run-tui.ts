@@ -14,7 +14,7 @@ import { relative } from 'node:path';
 import { fail } from '../cli/context.js';
 import { resolveDbPath } from '../core/config.js';
 import { openSqliteStore, type SqliteStore } from '../core/sqlite-store.js';
-import { parseTransportUrl } from '../core/transport.js';
+import { parseTransportUrl } from '../core/transport/index.js';
 import { TuiController } from './controller.js';
 import { detectLang, intlLocale } from './i18n.js';
 import { noColorFromEnv } from './theme.js';

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/core/engine.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import { openSqliteStore, type SqliteStore } from '../../src/core/sqlite-store.js';
-import { createTransport, parseTransportUrl, type Transport } from '../../src/core/transport.js';
+import { createTransport, parseTransportUrl, type Transport } from '../../src/core/transport/index.js';
 import type { CampaignSettings } from '../../src/core/types.js';
 import { VirtualClock } from '../helpers/clock.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';

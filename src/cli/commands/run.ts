@@ -45,7 +45,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
     // The engine pulls in nodemailer and the template engines: loaded only by commands that send.
     const [{ Engine }, { createTransport, parseTransportUrl }, { WorkerStore }] = await Promise.all([
       import('../../core/engine.js'),
-      import('../../core/transport.js'),
+      import('../../core/transport/index.js'),
       import('../../core/worker-store.js'),
     ]);
     const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDuration(a['max-runtime'], '--max-runtime') * 1000 : null;

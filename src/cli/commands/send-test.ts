@@ -23,7 +23,7 @@ export const sendTestCommand: CommandModule<GlobalArgs, SendTestArgs> = {
     withStore(a, async (store) => {
       const [{ MessageBuilder }, { createTransport, parseTransportUrl }] = await Promise.all([
         import('../../core/message.js'),
-        import('../../core/transport.js'),
+        import('../../core/transport/index.js'),
       ]);
       const campaign = await requireCampaign(store, parseId(a.id));
       if (!isValidAddress(a.to)) throw new UserError(`--to: "${a.to}" is not an email address`, 2);
