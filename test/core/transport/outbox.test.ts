@@ -52,6 +52,8 @@ describe('outbox', () => {
       expect(raws.some((r) => r.equals(bytes))).toBe(true);
     }
     expect((outcomes[0] as { response: string }).response).toMatch(/\.eml$/);
+    // private like the database: the files hold recipients' addresses and data
+    for (const f of files) expect((statSync(join(dir, f)).mode & 0o777).toString(8), f).toBe('600');
   });
 
   it('an outbox that cannot be written → unavailable, and no partial file', async () => {
