@@ -66,3 +66,29 @@ export function expectConfigError(fn: () => unknown, secret?: string): ConfigErr
   if (secret) expect(e.message).not.toContain(secret);
   return e;
 }
+
+/** An envelope for the HTTPS APIs: the MIME bytes and the rendered parts, as the engine passes them. */
+export function apiMessage(to: string, extra: Partial<OutgoingEnvelope> = {}): OutgoingEnvelope {
+  const base = message(to, 'Hola Ana.\r\n');
+  return {
+    ...base,
+    parts: {
+      from: '"Aremko Spa" <news@example.test>',
+      to,
+      replyTo: 'reservas@example.test',
+      subject: 'Una tarde de tinajas, Ana',
+      text: 'Hola Ana.',
+      html: '<p>Hola Ana.</p>',
+      headers: { 'List-Unsubscribe': '<https://example.test/baja?e=ana>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+    },
+    ...extra,
+  };
+}
+
+/** A key the provider still deduplicates: the engine's idempotencyKey + idempotentUntil. */
+export function withKey(key: string, now = Date.now(), windowMs = 24 * 3600_000): Partial<OutgoingEnvelope> {
+  return { idempotencyKey: key, idempotentUntil: now + windowMs };
+}
+
+/** Outcome as JSON: for "no secret anywhere in it" assertions. */
+export const text = (v: unknown) => JSON.stringify(v);
