@@ -10,6 +10,7 @@
  *   sender, or a temporary block), 413 too large, 429 rate limit (`X-RateLimit-Reset`, epoch
  *   seconds), 5xx SendGrid's own.
  * SendGrid drops suppressed addresses after accepting (no error here) and has no idempotency key.
+ * A non-ASCII mailbox is passed on as is (its documentation is silent on them): SendGrid decides.
  */
 import { type Answer, rateLimitUntil, shortBody } from './http/answer.js';
 import { type Addresses, ApiTransport, type Interpretation } from './http/api-transport.js';
@@ -29,6 +30,8 @@ function errorsOf(json: unknown): SendgridError[] {
 
 export class SendgridTransport extends ApiTransport {
   protected readonly provider = 'SendGrid';
+  /** SendGrid's documentation does not say it refuses non-ASCII mailboxes: let it answer for itself. */
+  protected override readonly acceptsUtf8LocalPart = true;
 
   protected build(message: OutgoingEnvelope, addresses: Addresses): HttpRequest | SendOutcome {
     const parts = message.parts;
