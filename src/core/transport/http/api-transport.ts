@@ -57,6 +57,8 @@ export abstract class ApiTransport implements Transport {
   private active = 0;
   private readonly waiters: Array<(ok: boolean) => void> = [];
   private closed = false;
+  /** the sender is the same for a whole campaign: parsed once */
+  private lastFrom: { input: string; result: ReturnType<typeof envelopeAddress> } | null = null;
 
   constructor(
     readonly config: TransportConfig,
@@ -136,7 +138,8 @@ export abstract class ApiTransport implements Transport {
   }
 
   private async sendOnce(message: OutgoingEnvelope): Promise<SendOutcome> {
-    const from = envelopeAddress(message.from);
+    if (this.lastFrom?.input !== message.from) this.lastFrom = { input: message.from, result: envelopeAddress(message.from) };
+    const from = this.lastFrom.result;
     if (!from.ok) return { kind: 'unavailable', error: `invalid sender: ${from.error}` };
     const to = envelopeAddress(message.to);
     if (!to.ok) return { kind: 'failed', error: to.error, unknownMailbox: false };

@@ -6,8 +6,21 @@ export interface Mailbox {
   address: string;
 }
 
+const memo = new Map<string, Mailbox>();
+
 /** `"Aremko Spa" <hola@aremko.cl>` → name and address; `address` replaces the parsed address (its RFC 5321 form). */
 export function mailbox(value: string, address?: string): Mailbox {
+  // a campaign sends from one address: remember the last few
+  const key = `${value}\u0000${address ?? ''}`;
+  const known = memo.get(key);
+  if (known) return known;
+  const parsed = parseMailbox(value, address);
+  if (memo.size > 100) memo.clear();
+  memo.set(key, parsed);
+  return parsed;
+}
+
+function parseMailbox(value: string, address?: string): Mailbox {
   let name = '';
   let parsed = '';
   try {
