@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../dist/core/store/sqlite.js';
 import { Engine } from '../dist/core/engine.js';
-import { createTransport, parseTransportUrl } from '../dist/core/transport.js';
+import { createTransport, parseTransportUrl } from '../dist/core/transport/index.js';
 const N = Number(process.argv[2] ?? 1000);
 const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, onData(s, sess, cb) { s.resume(); s.on('end', () => cb(null, 'ok')); } });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));

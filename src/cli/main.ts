@@ -8,6 +8,10 @@ import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { statusCommand, statusHandler } from './commands/status.js';
 import { fail } from './context.js';
+import { transportFromFile } from '../core/config.js';
+
+/** The commands that send, and so read the transport URL (the TUI is the command-less form). */
+const SENDING_COMMANDS = new Set([undefined, 'run', 'send-test']);
 
 type Loader = () => Promise<CommandModule<any, any>>;
 
@@ -58,7 +62,27 @@ export async function main(argv: string[]): Promise<void> {
     .option('transport', {
       type: 'string',
       global: true,
-      describe: 'where mail goes [env AREMKO_MAIL_TRANSPORT]: smtp://user:pass@host:587, smtps://…:465, outbox:<dir>; ?pool=N',
+      describe:
+        'where mail goes [env AREMKO_MAIL_TRANSPORT]: smtp://user:pass@host:587, smtps://…:465, outbox:<dir>, resend://<key>, ' +
+        'postmark://<token>, sendgrid://<key>, mailgun://<key>@<domain>, ses://<key-id>:<secret>@<region>; ?pool=N. ' +
+        'A password or key given here is visible to every user of the machine (ps): prefer --transport-file or the environment',
+    })
+    .option('transport-file', {
+      type: 'string',
+      global: true,
+      describe: 'read the transport URL from this file, e.g. /run/secrets/transport (trailing newline ignored) [env AREMKO_MAIL_TRANSPORT_FILE]',
+    })
+    .option('dkim-key', {
+      type: 'string',
+      global: true,
+      describe: 'DKIM-sign every message for its From domain with this private key (PEM, RSA or Ed25519; never stored) [env AREMKO_MAIL_DKIM_KEY]',
+    })
+    .option('dkim-selector', { type: 'string', global: true, describe: 'the DKIM selector (<selector>._domainkey.<domain>) [env AREMKO_MAIL_DKIM_SELECTOR]' })
+    .middleware((a) => {
+      // A URL kept in a file is read once, here, for the commands that send: they find it as --transport.
+      if (!SENDING_COMMANDS.has(a._[0] as string | undefined)) return;
+      const url = transportFromFile(a.transport as string | undefined, a['transport-file'] as string | undefined);
+      if (url !== undefined) a.transport = url;
     })
     .command({
       command: '$0',

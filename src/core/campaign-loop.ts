@@ -10,10 +10,10 @@
  */
 import type { CampaignRunResult, EngineContext } from './engine.js';
 import type { AttemptEvent } from './events.js';
-import { MessageBuilder, messageIdFor, type OutgoingMessage } from './message.js';
+import { idempotencyKeyFor, MessageBuilder, messageIdFor, type OutgoingMessage } from './message.js';
 import { retryDelayMs } from './schedule.js';
 import type { AttemptResult, ClaimResult } from './store.js';
-import type { SendOutcome } from './transport.js';
+import type { SendOutcome } from './transport/index.js';
 import type { Campaign, Recipient, WaitReason } from './types.js';
 
 /** An answer from the server, waiting to be committed, and what to report once it is. */
@@ -23,11 +23,6 @@ interface Finished {
 }
 
 type Blocker = 'stopped' | 'unavailable' | 'lease_lost' | 'database_error' | 'deadline';
-
-/** What the transport may tell about idempotency (HTTPS APIs); SMTP and outbox have none. */
-interface IdempotentTransport {
-  idempotencyWindowMs?: number | null;
-}
 
 export class CampaignLoop {
   private readonly inFlight = new Map<Promise<void>, number>();
@@ -52,7 +47,7 @@ export class CampaignLoop {
     private campaign: Campaign,
     private readonly result: CampaignRunResult,
   ) {
-    this.idempotencyWindowMs = (x.transport as IdempotentTransport).idempotencyWindowMs ?? null;
+    this.idempotencyWindowMs = x.transport.idempotencyWindowMs;
     this.renewedAt = x.clock.now();
   }
 
@@ -66,7 +61,7 @@ export class CampaignLoop {
     // The lease is renewed on a timer, whatever the loop is doing (sending, waiting for a window).
     const stopBeating = x.clock.every(x.leaseTtlMs / 4, () => void this.beat());
     try {
-      this.builder = new MessageBuilder(this.campaign);
+      this.builder = new MessageBuilder(this.campaign, { dkim: x.dkim });
       while (!(await this.turnSafely()));
     } finally {
       await this.drain();
@@ -325,17 +320,16 @@ export class CampaignLoop {
     const messageId = message?.messageId ?? messageIdFor(this.campaign, recipient.id);
     if (message) {
       try {
-        const envelope = {
+        outcome = await x.transport.send({
           from: message.envelopeFrom,
           to: recipient.email,
           raw: message.raw,
           messageId,
-          message,
+          parts: message.parts,
           // Stable across runs and hosts: a provider that deduplicates by key sees one message.
-          idempotencyKey: messageId.replace(/^<|>$/g, ''),
+          idempotencyKey: idempotencyKeyFor(this.campaign, recipient.id),
           idempotentUntil: recipient.idempotentUntil,
-        };
-        outcome = await x.transport.send(envelope);
+        });
       } catch (err) {
         // The transport classifies every outcome itself; a throw is a bug, and we cannot know
         // whether the message left: never risk sending twice.
@@ -360,14 +354,16 @@ export class CampaignLoop {
           this.campaign = { ...this.campaign, lastError: null };
           await x.store.setLastError(this.id, null).catch(() => undefined);
         }
-        const providerId = (outcome as { providerId?: string }).providerId ?? null;
+        const providerId = outcome.providerId ?? null;
         return {
           result: result({ outcome: 'sent', detail: outcome.response, providerId }),
           event: { ...base, type: 'sent', response: outcome.response, messageId, providerId },
         };
       }
       case 'retry': {
-        const dedupeUntil = (outcome as { dedupeUntil?: number | null }).dedupeUntil ?? null;
+        // Nothing reached the provider (connect refused, request never written): not an attempt.
+        if (outcome.notSent) return { result: result({ outcome: 'refunded', detail: outcome.error }), event: null };
+        const dedupeUntil = outcome.dedupeUntil ?? null;
         if (attempt >= this.campaign.maxAttempts) {
           const error = `${outcome.error} (gave up after ${attempt} attempts)`;
           if (dedupeUntil !== null) {
@@ -402,11 +398,9 @@ export class CampaignLoop {
           await x.emit({ at, campaignId: this.id, type: 'transport_error', error: outcome.error }, true);
         }
         return { result: result({ outcome: 'refunded', detail: outcome.error }), event: null };
-      default: {
+      case 'throttled': {
         // A provider's "slow down" (HTTP 429): a wait for the whole campaign, not an attempt.
-        const throttled = outcome as { kind: string; until?: number; error?: string };
-        const until = throttled.until ?? at + 60_000;
-        const error = throttled.error ?? 'rate limited by the provider';
+        const { until, error } = outcome;
         if (until > this.throttledUntil) {
           this.throttledUntil = until;
           await x.emit({ at, campaignId: this.id, type: 'throttled', until, error }, true);

@@ -19,7 +19,8 @@ import { CampaignLoop } from './campaign-loop.js';
 import { type Clock, systemClock } from './clock.js';
 import { type EngineEvent, isAttemptEvent, type RunOutcome } from './events.js';
 import type { EngineStore, Reaped, RunnerIdentity } from './store.js';
-import type { Transport } from './transport.js';
+import type { DkimSigner } from './dkim.js';
+import type { Transport } from './transport/index.js';
 
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
@@ -57,6 +58,8 @@ export interface EngineOptions {
   /** Is a process of this host alive? (takeover of a dead runner on this host, at once) */
   isProcessAlive?: (pid: number) => boolean;
   random?: () => number;
+  /** Signs every message (SMTP, outbox, raw-MIME APIs); the key stays in this process. */
+  dkim?: DkimSigner | null;
 }
 
 export function defaultOwner(): RunnerIdentity {
@@ -83,6 +86,7 @@ export interface EngineContext {
   pollMs: number;
   drainTimeoutMs: number;
   random: () => number;
+  dkim: DkimSigner | null;
   deadline: number | null;
   stopSignal: AbortSignal;
   /** Reports an event to listeners; `persist` also stores it in the campaign's log. */
@@ -114,6 +118,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       pollMs: options.pollMs ?? 1_000,
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
       random: options.random ?? Math.random,
+      dkim: options.dkim ?? null,
       deadline: null,
       stopSignal: this.stopController.signal,
       emit: async (e, persist) => {

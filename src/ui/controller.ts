@@ -17,7 +17,7 @@ import { type CampaignOutcome, Engine, type EngineOptions } from '../core/engine
 import type { EngineEvent } from '../core/events.js';
 import type { Store } from '../core/store.js';
 import { compileTemplates } from '../core/templates.js';
-import { createTransport, parseTransportUrl, redactUrl, type Transport } from '../core/transport.js';
+import { createTransport, parseTransportUrl, redactUrl, type Transport } from '../core/transport/index.js';
 import type { CampaignStatus, CampaignSummary, EventLevel, StoredEvent } from '../core/types.js';
 import { UserError } from '../core/types.js';
 import { RateMeter } from './eta.js';

@@ -15,7 +15,7 @@ import { fail } from '../cli/context.js';
 import { resolveDbLocation } from '../core/config.js';
 import type { Store } from '../core/store.js';
 import { openStore } from '../core/store/open.js';
-import { parseTransportUrl } from '../core/transport.js';
+import { parseTransportUrl } from '../core/transport/index.js';
 import { TuiController } from './controller.js';
 import { detectLang, intlLocale } from './i18n.js';
 import { noColorFromEnv } from './theme.js';

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/core/engine.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import type { Store } from '../../src/core/store.js';
-import { createTransport, parseTransportUrl, type Transport } from '../../src/core/transport.js';
+import { createTransport, parseTransportUrl, type Transport } from '../../src/core/transport/index.js';
 import type { CampaignSettings } from '../../src/core/types.js';
 import { backends, createTestDatabase, rawRows, type TestDatabase } from '../helpers/backends.js';
 import { VirtualClock } from '../helpers/clock.js';

@@ -1,6 +1,6 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { MessageBuilder, messageIdFor } from '../../src/core/message.js';
+import { idempotencyKeyFor, MessageBuilder, messageIdFor } from '../../src/core/message.js';
 import type { Campaign } from '../../src/core/types.js';
 import { settings } from '../helpers/store.js';
 
@@ -131,5 +131,34 @@ describe('MessageBuilder', () => {
       ['content-type', 'date', 'from', 'list-unsubscribe', 'list-unsubscribe-post', 'message-id', 'mime-version', 'reply-to', 'subject', 'to'],
     );
     expect(parsed.subject).toBe('Hola Ana Bcc: evil@x.com X-Evil: 1 de Peñalolén <b>body</b>');
+  });
+
+  it('gives the same message as fields (parts) for the JSON APIs: what the MIME says, headers included', async () => {
+    const { message, parsed } = await buildAndParse(campaign());
+    expect(message.parts).toEqual({
+      from: 'Aremko Spa <hola@aremko.cl>',
+      to: 'jose.nunez@example.com',
+      replyTo: 'reservas@aremko.cl',
+      subject: 'Una tarde de tinajas para ti, José Núñez',
+      text: expect.stringContaining('Hola José Núñez, de Ñuñoa.'),
+      html: expect.stringContaining('<p>Hola José Núñez, de Ñuñoa.</p>'),
+      headers: { 'List-Unsubscribe': '<https://aremko.cl/baja?email=jose.nunez%40example.com>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+    });
+    expect(parsed.subject).toBe(message.parts.subject);
+    expect(parsed.text?.trim()).toBe(message.parts.text.trim());
+  });
+});
+
+describe('idempotencyKeyFor', () => {
+  it('is stable per campaign and recipient, distinct otherwise, and at most 256 characters', () => {
+    const c = campaign();
+    expect(idempotencyKeyFor(c, 41)).toBe(idempotencyKeyFor({ ...c }, 41));
+    expect(idempotencyKeyFor(c, 41)).toBe(`aremko-mail/${messageIdFor(c, 41).slice(1, -1)}`);
+    expect(idempotencyKeyFor(c, 42)).not.toBe(idempotencyKeyFor(c, 41));
+    expect(idempotencyKeyFor(campaign({ id: 8 }), 41)).not.toBe(idempotencyKeyFor(c, 41));
+    const long = campaign({ from: `x@${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.cl` });
+    expect(idempotencyKeyFor(long, 41).length).toBeLessThanOrEqual(256);
+    expect(idempotencyKeyFor(long, 41)).toBe(idempotencyKeyFor(long, 41));
+    expect(idempotencyKeyFor(long, 41)).not.toBe(idempotencyKeyFor(long, 42));
   });
 });

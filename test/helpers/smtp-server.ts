@@ -41,6 +41,16 @@ export interface TestSmtpOptions {
   starttls?: boolean;
   /** address to listen on; default 127.0.0.1 */
   host?: string;
+  /** offer SMTPUTF8 (RFC 6531) in EHLO; default true (smtp-server's default) */
+  smtputf8?: boolean;
+}
+
+/** A MAIL FROM or RCPT TO as the server parsed it: the address and its ESMTP parameters. */
+export interface EnvelopeCommand {
+  command: 'MAIL FROM' | 'RCPT TO';
+  address: string;
+  /** e.g. { SMTPUTF8: true }; false when the command had none */
+  args: Record<string, unknown> | false;
 }
 
 export interface ReceivedMessage {
@@ -64,6 +74,8 @@ export interface TestSmtp {
   countFor(messageId: string): number;
   /** transactions seen for a recipient (the last `attempt` its behaviour was asked about) */
   attemptsFor(rcpt: string): number;
+  /** every MAIL FROM and RCPT TO the server parsed, in order */
+  commands: EnvelopeCommand[];
   /** counters of what reached the server */
   stats: { connections: number; closed: number; auths: number; authFailures: number; mailFrom: number; rcptTo: number };
   /** resolves once `stats.closed` reaches n (connections closed since the start, either side) */
@@ -106,6 +118,7 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
   const received: ReceivedMessage[] = [];
   const receivedCounts = new Map<string, number>();
   const droppedAfterData: ReceivedMessage[] = [];
+  const commands: EnvelopeCommand[] = [];
   const stats = { connections: 0, closed: 0, auths: 0, authFailures: 0, mailFrom: 0, rcptTo: 0 };
   const events = new EventEmitter();
 
@@ -125,6 +138,7 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
     allowInsecureAuth: true,
     authOptional: !options.auth,
     hideENHANCEDSTATUSCODES: true,
+    hideSMTPUTF8: options.smtputf8 === false,
     socketTimeout: options.socketTimeoutMs ?? 60_000,
     closeTimeout: 1_000,
     onConnect(_session, cb) {
@@ -143,13 +157,15 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
       }
       cb(null, { user: auth.username ?? 'anonymous' });
     },
-    onMailFrom(_address, session, cb) {
+    onMailFrom(address, session, cb) {
       stats.mailFrom++;
+      commands.push({ command: 'MAIL FROM', address: address.address, args: address.args });
       decisions.delete(session);
       cb();
     },
     onRcptTo(address, session, cb) {
       stats.rcptTo++;
+      commands.push({ command: 'RCPT TO', address: address.address, args: address.args });
       const key = address.address.toLowerCase();
       const attempt = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, attempt);
@@ -214,6 +230,7 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
     url: `smtp://${host.includes(':') ? `[${host}]` : host}:${port}`,
     received,
     droppedAfterData,
+    commands,
     stats,
     countFor: (messageId) => receivedCounts.get(normalizeId(messageId)) ?? 0,
     attemptsFor: (rcpt) => attempts.get(rcpt.toLowerCase()) ?? 0,

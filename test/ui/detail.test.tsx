@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pauseCampaign } from '../../src/core/campaigns.js';
 import { Engine } from '../../src/core/engine.js';
 import { openSqliteStore, type SqliteStore } from '../../src/core/store/sqlite.js';
-import { createTransport, parseTransportUrl } from '../../src/core/transport.js';
+import { createTransport, parseTransportUrl } from '../../src/core/transport/index.js';
 import { createCampaign, type Harness, KEY, mount, until } from './harness.js';
 
 let h: Harness | undefined;

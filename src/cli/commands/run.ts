@@ -13,6 +13,8 @@ export interface RunArgs extends GlobalArgs {
   'ignore-schedule'?: boolean;
   'log-format': 'text' | 'json';
   transport?: string;
+  'dkim-key'?: string;
+  'dkim-selector'?: string;
 }
 
 /** A run that ends like this failed (exit 1): a named campaign missing or not started, the database or the campaign unusable. */
@@ -49,12 +51,15 @@ export async function runHandler(a: RunArgs): Promise<void> {
     if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
     if (a.campaign !== undefined && a.auto) throw new ConfigError('use either --campaign <id> or --auto, not both');
     // The engine pulls in nodemailer and the template engines: loaded only by commands that send.
-    const [{ Engine }, { createTransport, parseTransportUrl }, { WorkerStore }, { SqliteStore }] = await Promise.all([
+    const [{ Engine }, { createTransport, parseTransportUrl }, { WorkerStore }, { SqliteStore }, { loadDkim }] = await Promise.all([
       import('../../core/engine.js'),
-      import('../../core/transport.js'),
+      import('../../core/transport/index.js'),
       import('../../core/worker-store.js'),
       import('../../core/store/sqlite.js'),
+      import('../../core/dkim.js'),
     ]);
+    // Read once, before anything is sent: a bad key file is a configuration error (exit 2).
+    const dkim = loadDkim({ dkimKey: a['dkim-key'], dkimSelector: a['dkim-selector'] });
     const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDuration(a['max-runtime'], '--max-runtime') * 1000 : null;
     const config = parseTransportUrl(resolveTransportUrl(a.transport));
 
@@ -73,7 +78,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
     // On SQLite the engine commits on a worker thread of its own (see WorkerStore): SMTP and
     // rendering go on while each synced commit reaches the disk.
     const engineStore = store instanceof SqliteStore ? await WorkerStore.open(store.location) : store;
-    const engine = new Engine({ store: engineStore, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'] });
+    const engine = new Engine({ store: engineStore, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'], dkim });
     engine.on('event', (e) => process.stdout.write(print(e) + '\n'));
 
     let signals = 0;

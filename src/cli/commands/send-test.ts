@@ -9,6 +9,8 @@ interface SendTestArgs extends GlobalArgs {
   to: string;
   email?: string;
   transport?: string;
+  'dkim-key'?: string;
+  'dkim-selector'?: string;
 }
 
 export const sendTestCommand: CommandModule<GlobalArgs, SendTestArgs> = {
@@ -21,24 +23,42 @@ export const sendTestCommand: CommandModule<GlobalArgs, SendTestArgs> = {
       .option('email', { type: 'string', describe: 'render with this recipient\'s fields (default: the first recipient)' }) as any,
   handler: (a) =>
     withStore(a, async (store) => {
-      const [{ MessageBuilder }, { createTransport, parseTransportUrl }] = await Promise.all([
+      const [{ MessageBuilder, idempotencyKeyFor }, { createTransport, parseTransportUrl }, { loadDkim }] = await Promise.all([
         import('../../core/message.js'),
-        import('../../core/transport.js'),
+        import('../../core/transport/index.js'),
+        import('../../core/dkim.js'),
       ]);
       const campaign = await requireCampaign(store, parseId(a.id));
       if (!isValidAddress(a.to)) throw new UserError(`--to: "${a.to}" is not an email address`, 2);
+      // (a URL kept in a file was read into --transport by main.ts)
       const config = parseTransportUrl(resolveTransportUrl(a.transport));
+      const dkim = loadDkim({ dkimKey: a['dkim-key'], dkimSelector: a['dkim-selector'] });
       const recipient = a.email ? await store.getRecipient(campaign.id, a.email) : await store.firstRecipient(campaign.id);
       if (!recipient)
         throw new UserError(a.email ? `${a.email} is not a recipient of campaign ${campaign.id}` : `campaign ${campaign.id} has no recipients to render with (import some first)`);
-      // Message-ID of its own: a test must never share the real recipient's id.
-      const message = await new MessageBuilder(campaign).build({ ...recipient, id: -Date.now() }, a.to);
+      // Message-ID (and idempotency key) of its own: a test must never share the real recipient's.
+      const testId = -Date.now();
+      const message = await new MessageBuilder(campaign, { dkim }).build({ ...recipient, id: testId }, a.to);
       const transport = createTransport(config);
       try {
-        const outcome = await transport.send({ from: message.envelopeFrom, to: a.to, raw: message.raw, messageId: message.messageId });
-        if (a.json) printJson({ to: a.to, transport: config.display, message_id: message.messageId, outcome });
-        else process.stdout.write(`${outcome.kind === 'sent' ? 'sent' : outcome.kind} to ${a.to} via ${config.display}: ${'response' in outcome ? outcome.response : outcome.error}\n`);
-        if (outcome.kind === 'unavailable') return 75;
+        const outcome = await transport.send({
+          from: message.envelopeFrom,
+          to: a.to,
+          raw: message.raw,
+          messageId: message.messageId,
+          parts: message.parts,
+          idempotencyKey: idempotencyKeyFor(campaign, testId),
+          idempotentUntil: transport.idempotencyWindowMs === null ? null : Date.now() + transport.idempotencyWindowMs,
+        });
+        const providerId = outcome.kind === 'sent' ? (outcome.providerId ?? null) : null;
+        if (a.json) printJson({ to: a.to, transport: config.display, message_id: message.messageId, provider_id: providerId, outcome });
+        else {
+          const detail =
+            outcome.kind === 'sent' ? outcome.response : outcome.kind === 'throttled' ? `${outcome.error} (wait until ${new Date(outcome.until).toISOString()})` : outcome.error;
+          process.stdout.write(`${outcome.kind} to ${a.to} via ${config.display}: ${detail}\n`);
+        }
+        // 75: the service could not be used or reached (nothing was tried on the recipient's behalf)
+        if (outcome.kind === 'unavailable' || (outcome.kind === 'retry' && outcome.notSent)) return 75;
         return outcome.kind === 'sent' ? 0 : 1;
       } finally {
         await transport.close();

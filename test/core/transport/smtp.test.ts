@@ -1,147 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { simpleParser } from 'mailparser';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createTransport,
-  isLoopbackHost,
-  type OutgoingEnvelope,
-  parseTransportUrl,
-  redactUrl,
-  type SendOutcome,
-  smtpConnectionOptions,
-  type Transport,
-} from '../../src/core/transport.js';
-import { ConfigError } from '../../src/core/types.js';
-import { type Behaviour, startTestSmtp, type TestSmtp, type TestSmtpOptions } from '../helpers/smtp-server.js';
+import { describe, expect, it } from 'vitest';
+import { createTransport, parseTransportUrl, type SendOutcome, smtpConnectionOptions } from '../../../src/core/transport/index.js';
+import type { TestSmtpOptions } from '../../helpers/smtp-server.js';
+import { closedPort, helpers, message, script, useCleanups } from './fixtures.js';
 
-// ------------------------------------------------------------------------------------------
-// fixtures
-
-let n = 0;
-/** Hand-made RFC 5322 bytes (CRLF), with a line starting with '.' to exercise dot-stuffing. */
-function message(to: string, body = 'Hello.\r\n.a line that starts with a dot\r\n..and two\r\nbye\r\n'): OutgoingEnvelope {
-  const messageId = `<t.${process.pid}.${++n}@example.test>`;
-  const raw = Buffer.from(
-    `From: "Aremko" <news@example.test>\r\nTo: ${to}\r\nSubject: test ${n}\r\nMessage-ID: ${messageId}\r\n` +
-      `MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}`,
-  );
-  return { from: '"Aremko" <news@example.test>', to, raw, messageId };
-}
-
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function server(options: TestSmtpOptions = {}): Promise<TestSmtp> {
-  const s = await startTestSmtp(options);
-  cleanups.push(() => s.close());
-  return s;
-}
-
-function transport(url: string, options: Parameters<typeof createTransport>[1] = {}): Transport {
-  const t = createTransport(parseTransportUrl(url), options);
-  cleanups.push(() => t.close());
-  return t;
-}
-
-function script(map: Record<string, (attempt: number) => Behaviour>): TestSmtpOptions['behaviour'] {
-  return ({ rcpt, attempt }) => map[rcpt]?.(attempt) ?? 'accept';
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function expectConfigError(fn: () => unknown, secret?: string): ConfigError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(ConfigError);
-  const e = caught as ConfigError;
-  expect(e.exitCode).toBe(2);
-  if (secret) expect(e.message).not.toContain(secret);
-  return e;
-}
-
-// ------------------------------------------------------------------------------------------
-
-describe('parseTransportUrl / redactUrl', () => {
-  it('parses smtp with percent-encoded credentials, default port 587, pool 1', () => {
-    const c = parseTransportUrl('smtp://ana%40aremko.cl:p%40ss%2Fw%23rd%20x@Mail.Example.com');
-    expect(c).toMatchObject({ kind: 'smtp', host: 'mail.example.com', port: 587, user: 'ana@aremko.cl', pass: 'p@ss/w#rd x', pool: 1, insecure: false, dir: null });
-    expect(c.display).toBe('smtp://ana%40aremko.cl:***@Mail.Example.com');
-    expect(c.display).not.toContain('p%40ss');
-  });
-
-  it('parses smtps (465), ports, pool, insecure, IPv6 and no credentials', () => {
-    expect(parseTransportUrl('smtps://u:pw@smtp.example.com')).toMatchObject({ kind: 'smtps', port: 465 });
-    expect(parseTransportUrl('smtps://u:pw@smtp.example.com:2465')).toMatchObject({ kind: 'smtps', port: 2465 });
-    expect(parseTransportUrl('smtp://relay.local:25?pool=3&insecure=1')).toMatchObject({ host: 'relay.local', port: 25, pool: 3, insecure: true, user: null, pass: null });
-    expect(parseTransportUrl('smtp://[::1]:2525/')).toMatchObject({ host: '::1', port: 2525 });
-    expect(parseTransportUrl('smtp://h?insecure=0').insecure).toBe(false);
-  });
-
-  it('parses outbox:<dir> to an absolute folder', () => {
-    const c = parseTransportUrl('outbox:data/outbox');
-    expect(c.kind).toBe('outbox');
-    expect(c.dir).toBe(join(process.cwd(), 'data/outbox'));
-    expect(c.display).toBe('outbox:data/outbox');
-    expect(parseTransportUrl('outbox:/tmp/x').dir).toBe('/tmp/x');
-  });
-
-  it('redacts the password, also in URLs that do not parse', () => {
-    expect(redactUrl('smtp://u:s3cret@h:25?pool=2')).toBe('smtp://u:***@h:25?pool=2');
-    expect(redactUrl('smtps://u:p%40ss@h')).toBe('smtps://u:***@h');
-    expect(redactUrl('smtp://u:se/cr#et@host')).toBe('smtp://u:***@host');
-    expect(redactUrl('smtp://u:p@ss@host')).toBe('smtp://u:***@host');
-    expect(redactUrl('smtp://host:25')).toBe('smtp://host:25');
-    expect(redactUrl('outbox:out')).toBe('outbox:out');
-  });
-
-  it('rejects bad URLs with an exit-2 ConfigError that never shows the password', () => {
-    const bad: Array<[string, RegExp]> = [
-      ['', /empty/],
-      ['ftp://u:SECRETPW@h', /unsupported.*ftp/],
-      ['smtp:h', /must start with smtp:\/\//],
-      ['smtp://u:SECRETPW@h:99999', /port/],
-      ['smtp://u:SECRETPW@h:0', /port/],
-      ['smtp://u:SEC/RETPW@h', /percent-encoded/],
-      ['smtp://u:SECRETPW@h?pool=0', /pool/],
-      ['smtp://u:SECRETPW@h?pool=abc', /pool/],
-      ['smtp://u:SECRETPW@h?pool=1.5', /pool/],
-      ['smtp://u:SECRETPW@h?pool=', /pool/],
-      ['smtp://u:SECRETPW@h?insecure=maybe', /insecure/],
-      ['smtp://u:SECRETPW@h?tls=off', /unknown option "tls"/],
-      ['smtp://u:SECRETPW@h/path', /path/],
-      ['smtp://u@h', /no password/],
-      ['smtp://:SECRETPW@h', /no user name/],
-      ['smtp://u:SECRETPW%zz@h', /percent-encoding/],
-      ['outbox:', /folder/],
-    ];
-    for (const [url, why] of bad) {
-      const e = expectConfigError(() => parseTransportUrl(url), 'SECRETPW');
-      expect(e.message, url).toMatch(why);
-      expect(e.message).not.toContain('SEC/RETPW');
-    }
-  });
-
-  it('knows loopback hosts', () => {
-    for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['192.0.2.2', 'mail.example.com', '10.0.0.1', '128.0.0.1', 'localhost.example.com']) expect(isLoopbackHost(h), h).toBe(false);
-  });
-});
+const cleanup = useCleanups();
+const { server, transport } = helpers(cleanup);
 
 describe('SMTP connection options', () => {
   it('requires (verified) TLS before anything goes to a non-loopback smtp:// host', () => {
@@ -190,7 +54,7 @@ async function fakeSmtp(greeting: string, reply: (line: string) => string | null
     });
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => s.close(() => r())));
+  cleanup(() => new Promise<void>((r) => s.close(() => r())));
   return (s.address() as { port: number }).port;
 }
 
@@ -503,61 +367,3 @@ describe.skipIf(!outside)(`non-loopback host (${outside ?? 'none'})`, () => {
   });
 });
 
-describe('outbox', () => {
-  function outboxDir(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'aremko-outbox-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    return join(dir, 'nested', 'outbox'); // created on first use
-  }
-
-  async function composed(to: string, messageId: string): Promise<Buffer> {
-    const mc = new MailComposer({
-      from: '"Aremko Spa" <news@aremko.cl>',
-      to,
-      subject: 'Ofertas de invierno ☃',
-      text: 'Hola',
-      html: '<p>Hola</p>',
-      messageId,
-    });
-    return new Promise((resolve, reject) => mc.compile().build((err, buf) => (err ? reject(err) : resolve(buf))));
-  }
-
-  it('writes each message as a parseable .eml, a resend as a second file, nothing else left behind', async () => {
-    const dir = outboxDir();
-    const t = transport(`outbox:${dir}`);
-    expect(await t.verify()).toBeNull();
-    const ids = ['<aremko.1.1.x@aremko.cl>', '<aremko.1.2.x@aremko.cl>'];
-    const raws = await Promise.all(ids.map((id, i) => composed(`r${i}@example.test`, id)));
-    const outcomes = await Promise.all(raws.map((raw, i) => t.send({ from: 'news@aremko.cl', to: `r${i}@example.test`, raw, messageId: ids[i]! })));
-    expect(outcomes.map((o) => o.kind)).toEqual(['sent', 'sent']);
-    // a deliberate resend of the first is a second file
-    expect(await t.send({ from: 'news@aremko.cl', to: 'r0@example.test', raw: raws[0]!, messageId: ids[0]! })).toMatchObject({ kind: 'sent' });
-
-    const files = readdirSync(dir).sort();
-    expect(files).toHaveLength(3);
-    expect(files.every((f) => f.endsWith('.eml') && !f.startsWith('.'))).toBe(true);
-    expect(files.filter((f) => f.startsWith('aremko.1.1.x@aremko.cl.'))).toHaveLength(2);
-    for (const f of files) {
-      const bytes = readFileSync(join(dir, f));
-      const parsed = await simpleParser(bytes);
-      expect(ids).toContain(parsed.messageId);
-      expect(parsed.subject).toBe('Ofertas de invierno ☃');
-      expect(parsed.text?.trim()).toBe('Hola');
-      expect(raws.some((r) => r.equals(bytes))).toBe(true);
-    }
-    expect((outcomes[0] as { response: string }).response).toMatch(/\.eml$/);
-  });
-
-  it('an outbox that cannot be written → unavailable, and no partial file', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'aremko-outbox-'));
-    cleanups.push(() => rmSync(base, { recursive: true, force: true }));
-    const blocker = join(base, 'not-a-dir');
-    rmSync(blocker, { force: true });
-    // a FILE where the folder should be: even root cannot create the folder
-    await import('node:fs/promises').then((fs) => fs.writeFile(blocker, 'x'));
-    const t = transport(`outbox:${join(blocker, 'outbox')}`);
-    expect(await t.verify()).toMatchObject({ kind: 'unavailable' });
-    expect(await t.send(message('a@example.test'))).toMatchObject({ kind: 'unavailable' });
-    expect(readdirSync(base)).toEqual(['not-a-dir']);
-  });
-});
