@@ -93,7 +93,7 @@ async function status(db: string) {
 }
 
 beforeAll(() => {
-  if (!existsSync(CLI) || !existsSync(join(CLI, '../../ui/run-tui.js')))
+  if (!existsSync(CLI) || !existsSync(join(CLI, '../tui.js')))
     throw new Error('build first: npm run build (the e2e test drives dist/cli/main.js)');
 });
 

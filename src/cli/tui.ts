@@ -11,13 +11,13 @@
 import { EventEmitter } from 'node:events';
 import { writeSync } from 'node:fs';
 import { relative } from 'node:path';
-import { fail } from '../cli/context.js';
+import { fail } from './context.js';
 import { resolveDbPath } from '../core/config.js';
 import { openSqliteStore, type SqliteStore } from '../core/sqlite-store.js';
 import { parseTransportUrl } from '../core/transport.js';
-import { TuiController } from './controller.js';
-import { detectLang, intlLocale } from './i18n.js';
-import { noColorFromEnv } from './theme.js';
+import { TuiController } from '../ui/controller.js';
+import { detectLang, intlLocale } from '../ui/i18n.js';
+import { noColorFromEnv } from '../ui/theme.js';
 
 export interface TuiArgs {
   db?: string;
@@ -52,8 +52,8 @@ export async function runTui(a: TuiArgs): Promise<void> {
   const [{ render }, { createElement }, { App }, { UiContext, makeUiContext }] = await Promise.all([
     import('ink'),
     import('react'),
-    import('./components/App.js'),
-    import('./ui-context.js'),
+    import('../ui/components/App.js'),
+    import('../ui/ui-context.js'),
   ]);
 
   const lang = detectLang(a.lang);
