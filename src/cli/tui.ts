@@ -17,7 +17,7 @@ import { openSqliteStore, type SqliteStore } from '../core/sqlite-store.js';
 import { parseTransportUrl } from '../core/transport.js';
 import { TuiController } from '../ui/controller.js';
 import { detectLang, intlLocale } from '../ui/i18n.js';
-import { noColorFromEnv } from '../ui/theme.js';
+import { asciiFromEnv, noColorFromEnv } from '../ui/theme.js';
 
 export interface TuiArgs {
   db?: string;
@@ -122,7 +122,7 @@ export async function runTui(a: TuiArgs): Promise<void> {
     instance = render(
       createElement(
         UiContext.Provider,
-        { value: makeUiContext(lang, intlLocale(lang), noColorFromEnv()) },
+        { value: makeUiContext(lang, intlLocale(lang), noColorFromEnv(), asciiFromEnv()) },
         createElement(App, { controller, dbLabel, quitSignal, onForceQuit: () => forceQuit(130) }),
       ),
       // Not `incrementalRendering`: in Ink 6.8 it lands every changed line one row too low when

@@ -10,6 +10,9 @@
  *   every `minEmitMs` (10 a second by default) however fast the engine goes, and only when
  *   something changed: watching a paused campaign costs one small query a second and no render.
  * - Keeps its log buffer bounded.
+ * - For the failed / in-doubt list, a recipient's history and the pictures (sends per minute,
+ *   per-batch outcomes) it reads only what the screen on show needs (`watchRecipients`,
+ *   `watchHistory`, `watchPictures`), and the pictures at most every few seconds.
  */
 import { EventEmitter } from 'node:events';
 import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../core/campaigns.js';
@@ -18,10 +21,11 @@ import type { EngineEvent } from '../core/events.js';
 import type { Store } from '../core/store.js';
 import { compileTemplates } from '../core/templates.js';
 import { createTransport, parseTransportUrl, redactUrl, type Transport } from '../core/transport.js';
-import type { CampaignStatus, CampaignSummary, EventLevel, StoredEvent } from '../core/types.js';
+import type { CampaignStatus, CampaignSummary, EventLevel, Recipient, StoredEvent } from '../core/types.js';
 import { UserError } from '../core/types.js';
 import { RateMeter } from './eta.js';
 import { hostname } from 'node:os';
+import { type BatchStat, type RecipientQuery, type UiStoreExtras, viewStoreOf } from './store-extras.js';
 
 export interface LogLine {
   /** Unique and stable: `e<id>` (every line is a stored event; the engine stores its decisions). */
@@ -37,8 +41,13 @@ export interface LogLine {
 export type Notice = { level: EventLevel; at: number } & (
   | { code: 'no_transport' }
   | { code: 'bad_transport'; error: string }
-  | { code: 'sending_now' | 'already_running' | 'paused' | 'cancelled' | 'no_pending' | 'no_in_doubt'; id: number }
+  | { code: 'sending_now' | 'already_running' | 'paused' | 'cancelled' | 'no_pending' | 'no_in_doubt' | 'no_failed'; id: number }
   | { code: 'resolved'; id: number; mode: 'resend' | 'mark-sent'; count: number }
+  | { code: 'resolved_one'; id: number; mode: 'resend' | 'mark-sent'; email: string }
+  /** The recipient is not (or no longer) in doubt: nothing to resolve. */
+  | { code: 'not_in_doubt'; id: number; email: string }
+  /** The store this TUI was given cannot list recipients or their history yet. */
+  | { code: 'views_unavailable' }
   | { code: 'lease_held'; id: number; holder: string }
   | { code: 'not_startable' | 'not_pausable' | 'not_cancellable'; id: number; status: CampaignStatus }
   | { code: 'missing_fields'; id: number; fields: { name: string; count: number }[] }
@@ -58,6 +67,40 @@ export interface CampaignStats {
   msPerMessage: number | null;
 }
 
+/** One page of the failed / in-doubt list, as asked for by `watchRecipients`. */
+export interface RecipientPage {
+  campaignId: number;
+  query: RecipientQuery;
+  total: number;
+  rows: Recipient[];
+}
+
+/** Every attempt and answer of one recipient, oldest first. */
+export interface RecipientHistory {
+  campaignId: number;
+  recipientId: number;
+  email: string;
+  /** As it is now; null when it no longer exists. */
+  recipient: Recipient | null;
+  events: StoredEvent[];
+}
+
+export interface Pictures {
+  campaignId: number;
+  /** When `perMinute` was read: its last minute ends here. */
+  at: number;
+  /** Messages sent per minute over the last `PICTURE_MINUTES`, oldest first. */
+  perMinute: number[];
+  /** The newest batches, newest first (as the store gives them). */
+  batches: BatchStat[];
+}
+
+export const PICTURE_MINUTES = 60;
+/** Enough batches for the widest terminal. */
+export const PICTURE_BATCHES = 24;
+/** While a campaign changes, the pictures are read again at most this often. */
+export const PICTURES_EVERY_MS = 5000;
+
 export interface Snapshot {
   loaded: boolean;
   campaigns: CampaignSummary[];
@@ -76,10 +119,17 @@ export interface Snapshot {
   notice: Notice | null;
   transportLabel: string | null;
   fatal: string | null;
+  /** The store can list recipients, their history and the pictures' figures. */
+  views: boolean;
+  recipients: RecipientPage | null;
+  history: RecipientHistory | null;
+  pictures: Pictures | null;
 }
 
 export interface ControllerOptions {
   store: Store;
+  /** What the views read; default: the store itself when it has those methods. */
+  views?: UiStoreExtras | null;
   /** From --transport / AREMKO_MAIL_TRANSPORT; null: none configured. */
   transportUrl: string | null;
   /** Builds the transport on the first send; default: core/transport's parse + create. */
@@ -120,7 +170,15 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private readonly logLimit: number;
   private readonly now: () => number;
   private readonly makeTransport: (url: string) => Promise<Transport>;
+  private readonly views: UiStoreExtras | null;
+  /** The newest state, published to screens at most every `minEmitMs`. */
   private snapshot: Snapshot;
+  /**
+   * What screens see (`getSnapshot`): the last published state. A screen that re-renders for its
+   * own reasons (a key) between two publications must not see newer data than the last
+   * publication, or a later publication equal to that one would be skipped and leave it stale.
+   */
+  private published: Snapshot;
   private signature = '';
 
   private transport: Transport | null = null;
@@ -157,6 +215,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
     this.now = options.now ?? Date.now;
     this.makeTransport = options.makeTransport ?? defaultMakeTransport;
+    this.views = options.views === undefined ? viewStoreOf(options.store) : options.views;
     this.snapshot = {
       loaded: false,
       campaigns: [],
@@ -170,11 +229,16 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       notice: null,
       transportLabel: options.transportUrl ? redactUrl(options.transportUrl) : null,
       fatal: null,
+      views: this.views !== null,
+      recipients: null,
+      history: null,
+      pictures: null,
     };
+    this.published = this.snapshot;
   }
 
   // ---- subscription (useSyncExternalStore) ------------------------------------------------
-  getSnapshot = (): Snapshot => this.snapshot;
+  getSnapshot = (): Snapshot => this.published;
 
   subscribe = (listener: () => void): (() => void) => {
     this.on('change', listener);
@@ -214,6 +278,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     const sig = this.signatureOf(this.snapshot);
     if (sig === this.signature) return;
     this.signature = sig;
+    this.published = this.snapshot;
     this.lastEmitAt = this.now();
     this.emits++;
     this.emit('change');
@@ -234,10 +299,14 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       s.watchedId,
       s.log.length,
       s.log[s.log.length - 1]?.key,
+      s.logTruncated,
       s.stats,
       s.waits,
       s.notice,
       s.fatal,
+      s.recipients,
+      s.history && [s.history.recipientId, s.history.recipient, s.history.events.length, s.history.events[s.history.events.length - 1]?.id],
+      s.pictures,
     ]);
   }
 
@@ -308,7 +377,11 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       this.engines.size === 0 &&
       !this.snapshot.campaigns.some((s) => s.campaign.status === 'sending');
     this.lastChangeMarker = marker;
-    if (quiet && !this.forceRead) return;
+    if (quiet && !this.forceRead) {
+      // Nothing changed, but the last hour moves on: the sends-per-minute line slides each minute.
+      if (this.picturesDue(this.now(), false)) await this.loadPictures();
+      return;
+    }
     this.forceRead = false;
     const now = this.now();
     const campaigns = await this.store.summaries();
@@ -351,6 +424,119 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       }
     }
     this.update(patch);
+    await this.loadViews(now);
+  }
+
+  // ---- the failed list, a recipient's history, the pictures -------------------------------
+  private recipientsWatch: { campaignId: number; query: RecipientQuery } | null = null;
+  private historyWatch: { campaignId: number; recipientId: number; email: string } | null = null;
+  private picturesId: number | null = null;
+  private picturesAt = 0;
+  /** The counts the pictures were read at: unchanged counts need no new read. */
+  private picturesCounts = '';
+  /** Bumped by every watch change: a read that finishes after a newer watch is dropped. */
+  private viewSeq = 0;
+
+  private async loadViews(now: number): Promise<void> {
+    await Promise.all([this.loadRecipients(), this.loadHistory(), this.picturesDue(now, true) ? this.loadPictures() : undefined]);
+  }
+
+  /** The page of the failed / in-doubt list to keep fresh; null when it is not on screen. */
+  watchRecipients(campaignId: number | null, query?: RecipientQuery): void {
+    const next = campaignId === null || !query ? null : { campaignId, query };
+    if (JSON.stringify(next) === JSON.stringify(this.recipientsWatch)) return;
+    this.recipientsWatch = next;
+    this.viewSeq++;
+    if (!next) {
+      if (this.snapshot.recipients) this.update({ recipients: null });
+      return;
+    }
+    this.guard(this.loadRecipients());
+  }
+
+  /** The recipient whose history is on screen; null for none. */
+  watchHistory(campaignId: number | null, recipientId?: number, email?: string): void {
+    const next = campaignId === null || recipientId === undefined ? null : { campaignId, recipientId, email: email ?? '' };
+    if (JSON.stringify(next) === JSON.stringify(this.historyWatch)) return;
+    this.historyWatch = next;
+    this.viewSeq++;
+    if (!next) {
+      if (this.snapshot.history) this.update({ history: null });
+      return;
+    }
+    this.guard(this.loadHistory());
+  }
+
+  /** The campaign whose pictures are on screen; null for none. */
+  watchPictures(campaignId: number | null): void {
+    if (campaignId === this.picturesId) return;
+    this.picturesId = campaignId;
+    this.picturesAt = 0;
+    this.picturesCounts = '';
+    if (campaignId === null) {
+      if (this.snapshot.pictures) this.update({ pictures: null });
+      return;
+    }
+    this.guard(this.loadPictures());
+  }
+
+  private guard(p: Promise<void>): void {
+    p.catch((err) => {
+      if (!this.disposed) this.update({ fatal: (err as Error).message });
+    });
+  }
+
+  private async loadRecipients(): Promise<void> {
+    const w = this.recipientsWatch;
+    if (!w || !this.views) return;
+    const seq = this.viewSeq;
+    const { total, rows } = await this.views.listRecipients(w.campaignId, w.query);
+    if (this.disposed || seq !== this.viewSeq) return;
+    this.update({ recipients: { campaignId: w.campaignId, query: w.query, total, rows } });
+  }
+
+  private async loadHistory(): Promise<void> {
+    const w = this.historyWatch;
+    if (!w || !this.views) return;
+    const seq = this.viewSeq;
+    const [events, recipient] = await Promise.all([
+      this.views.recipientHistory(w.campaignId, w.recipientId),
+      w.email ? this.store.getRecipient(w.campaignId, w.email) : Promise.resolve(null),
+    ]);
+    if (this.disposed || seq !== this.viewSeq) return;
+    this.update({ history: { ...w, recipient: recipient && recipient.id === w.recipientId ? recipient : null, events } });
+  }
+
+  /**
+   * On a change of the campaign's counts at most every PICTURES_EVERY_MS; and when a new minute
+   * starts, since the hour has moved.
+   */
+  private picturesDue(now: number, changed: boolean): boolean {
+    const id = this.picturesId;
+    if (id === null || !this.views) return false;
+    if (this.picturesAt === 0) return true;
+    if (Math.floor(now / 60_000) !== Math.floor(this.picturesAt / 60_000)) return true;
+    if (!changed || now - this.picturesAt < PICTURES_EVERY_MS) return false;
+    return this.countsKey(id) !== this.picturesCounts;
+  }
+
+  private countsKey(id: number): string {
+    const n = this.snapshot.campaigns.find((s) => s.campaign.id === id)?.counts;
+    return n ? [n.sent, n.failed, n.in_doubt, n.pending, n.sending].join() : '';
+  }
+
+  private async loadPictures(): Promise<void> {
+    const id = this.picturesId;
+    if (id === null || !this.views) return;
+    const at = this.now();
+    this.picturesAt = at;
+    this.picturesCounts = this.countsKey(id);
+    const [perMinute, batches] = await Promise.all([
+      this.views.activity(id, at, PICTURE_MINUTES),
+      this.views.batchStats(id, PICTURE_BATCHES),
+    ]);
+    if (this.disposed || this.picturesId !== id) return;
+    this.update({ pictures: { campaignId: id, at, perMinute, batches } });
   }
 
   /** Follows one campaign's log (detail and log screens); null for none. */
@@ -525,6 +711,34 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       await this.refresh(); // counts change together with the notice
       if (count === 0) this.notify({ code: 'no_in_doubt', id }, 'warn');
       else this.notify({ code: 'resolved', id, mode, count });
+    } catch (err) {
+      this.fail(err);
+      void this.refresh();
+    }
+  }
+
+  /** `f`: whether the failed / in-doubt list can be shown (says why not otherwise). */
+  canListFailed(id: number): boolean {
+    if (!this.views) {
+      this.notify({ code: 'views_unavailable' }, 'warn');
+      return false;
+    }
+    const n = this.snapshot.campaigns.find((s) => s.campaign.id === id)?.counts;
+    if (n && n.failed + n.in_doubt === 0) {
+      this.notify({ code: 'no_failed', id }, 'warn');
+      return false;
+    }
+    return true;
+  }
+
+  /** `r` on one recipient (after the question): resend it or mark it sent, if it is in doubt. */
+  async resolveOne(id: number, email: string, mode: 'resend' | 'mark-sent'): Promise<void> {
+    if (!this.views) return this.notify({ code: 'views_unavailable' }, 'warn');
+    try {
+      const count = await this.views.resolveInDoubt(id, mode, this.now(), [email]);
+      await this.refresh(); // the list, the history and the counts change with the notice
+      if (count === 0) this.notify({ code: 'not_in_doubt', id, email }, 'warn');
+      else this.notify({ code: 'resolved_one', id, mode, email });
     } catch (err) {
       this.fail(err);
       void this.refresh();

@@ -14,6 +14,7 @@ import { type ControllerOptions, TuiController } from '../../src/ui/controller.j
 import type { Lang } from '../../src/ui/i18n.js';
 import { makeUiContext, UiContext } from '../../src/ui/ui-context.js';
 import { settings } from '../helpers/store.js';
+import { viewStore } from './view-store.js';
 
 export const KEY = {
   up: '\u001B[A',
@@ -39,6 +40,13 @@ export interface HarnessOptions {
   fast?: boolean;
   controller?: Partial<ControllerOptions>;
   noColor?: boolean;
+  /** Pictures in ASCII (what a non-UTF-8 locale or the Linux console gets). */
+  ascii?: boolean;
+  /**
+   * The store methods of the failed list, history and pictures: true (default) answers them from
+   * the test's own database (view-store.ts); false leaves them out, as a store without them.
+   */
+  views?: boolean;
 }
 
 export interface Harness {
@@ -89,13 +97,14 @@ export async function mount(options: HarnessOptions = {}, setup?: (store: Sqlite
     store,
     transportUrl,
     engineOptions: { pollMs: 100 },
+    views: options.views === false ? null : viewStore(store),
     ...options.controller,
   });
   let exitedResolve!: () => void;
   let exited = false;
   const exitedPromise = new Promise<void>((resolve) => (exitedResolve = resolve));
   const r = render(
-    <UiContext.Provider value={makeUiContext(options.lang ?? 'en', options.lang ?? 'en', options.noColor ?? true)}>
+    <UiContext.Provider value={makeUiContext(options.lang ?? 'en', options.lang ?? 'en', options.noColor ?? true, options.ascii ?? false)}>
       <App
         controller={controller}
         dbLabel="test.db"

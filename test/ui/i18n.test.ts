@@ -104,7 +104,7 @@ describe('log lines and notices in both languages', () => {
       'waiting until 12:01:00 (outside the send window)',
     );
     // Unknown types (another command's events) show their stored message.
-    expect(eventText(line('import', {}), MESSAGES.es, es, null, at)).toBe('stored import');
+    expect(eventText(line('note', {}), MESSAGES.es, es, null, at)).toBe('stored note');
   });
 
   it('every notice has words in es and en', () => {

@@ -2,6 +2,7 @@ import { Box, Text } from 'ink';
 import type { CampaignSummary } from '../../core/types.js';
 import type { Snapshot } from '../controller.js';
 import { nextText } from '../describe.js';
+import { useCampaignKeys } from '../hooks/use-campaign-keys.js';
 import { t } from '../i18n.js';
 import { statusTone } from '../theme.js';
 import { useUi } from '../ui-context.js';
@@ -24,14 +25,17 @@ export function CampaignList({
   height,
   width,
   now,
+  isActive,
 }: {
   snap: Snapshot;
   selectedId: number | null;
   height: number;
   width: number;
   now: number;
+  isActive: boolean;
 }) {
   const { m } = useUi();
+  useCampaignKeys({ isActive });
   if (!snap.loaded) return <Line>{m.loading}</Line>;
   if (snap.campaigns.length === 0)
     return (
