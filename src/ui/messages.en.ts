@@ -40,7 +40,7 @@ export const en = {
     cancelled: 'campaign cancelled',
     not_sending: 'campaign not sending',
     deadline: 'nothing more due before the time limit',
-    stopped: 'stopped',
+    stopped: 'stopped by a signal or the operator',
     lease_held: 'another runner is sending it',
     lease_lost: 'lost its turn to another runner',
     unavailable: 'mail server unavailable',

@@ -37,7 +37,7 @@ export const es: Messages = {
     cancelled: 'campaña cancelada',
     not_sending: 'la campaña no está enviando',
     deadline: 'nada más que enviar antes del tiempo límite',
-    stopped: 'detenido',
+    stopped: 'detenido por una señal o el operador',
     lease_held: 'otro proceso la está enviando',
     lease_lost: 'otro proceso tomó el envío',
     unavailable: 'servidor de correo no disponible',
