@@ -21,11 +21,15 @@ import type { EngineEvent } from '../core/events.js';
 import type { Store } from '../core/store.js';
 import { compileTemplates } from '../core/templates.js';
 import { createTransport, parseTransportUrl, redactUrl, type Transport } from '../core/transport.js';
-import type { CampaignStatus, CampaignSummary, EventLevel, Recipient, StoredEvent } from '../core/types.js';
+import type { CampaignStatus, CampaignSummary, EventLevel, StoredEvent } from '../core/types.js';
 import { UserError } from '../core/types.js';
 import { RateMeter } from './eta.js';
 import { hostname } from 'node:os';
-import { type BatchStat, type RecipientQuery, type UiStoreExtras, viewStoreOf } from './store-extras.js';
+import { type RecipientQuery, type UiStoreExtras, viewStoreOf } from './store-extras.js';
+import type { Pictures, RecipientHistory, RecipientPage } from './view-feeds.js';
+import { ViewFeeds } from './view-feeds.js';
+
+export type { Pictures, RecipientHistory, RecipientPage };
 
 export interface LogLine {
   /** Unique and stable: `e<id>` (every line is a stored event; the engine stores its decisions). */
@@ -66,40 +70,6 @@ export interface CampaignStats {
   perMinute: number | null;
   msPerMessage: number | null;
 }
-
-/** One page of the failed / in-doubt list, as asked for by `watchRecipients`. */
-export interface RecipientPage {
-  campaignId: number;
-  query: RecipientQuery;
-  total: number;
-  rows: Recipient[];
-}
-
-/** Every attempt and answer of one recipient, oldest first. */
-export interface RecipientHistory {
-  campaignId: number;
-  recipientId: number;
-  email: string;
-  /** As it is now; null when it no longer exists. */
-  recipient: Recipient | null;
-  events: StoredEvent[];
-}
-
-export interface Pictures {
-  campaignId: number;
-  /** When `perMinute` was read: its last minute ends here. */
-  at: number;
-  /** Messages sent per minute over the last `PICTURE_MINUTES`, oldest first. */
-  perMinute: number[];
-  /** The newest batches, newest first (as the store gives them). */
-  batches: BatchStat[];
-}
-
-export const PICTURE_MINUTES = 60;
-/** Enough batches for the widest terminal. */
-export const PICTURE_BATCHES = 24;
-/** While a campaign changes, the pictures are read again at most this often. */
-export const PICTURES_EVERY_MS = 5000;
 
 export interface Snapshot {
   loaded: boolean;
@@ -171,6 +141,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private readonly now: () => number;
   private readonly makeTransport: (url: string) => Promise<Transport>;
   private readonly views: UiStoreExtras | null;
+  private readonly feeds: ViewFeeds;
   /** The newest state, published to screens at most every `minEmitMs`. */
   private snapshot: Snapshot;
   /**
@@ -235,6 +206,15 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       pictures: null,
     };
     this.published = this.snapshot;
+    this.feeds = new ViewFeeds({
+      views: this.views,
+      store: this.store,
+      now: this.now,
+      publish: (patch) => {
+        if (!this.disposed) this.update(patch);
+      },
+      current: () => this.snapshot,
+    });
   }
 
   // ---- subscription (useSyncExternalStore) ------------------------------------------------
@@ -377,11 +357,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       this.engines.size === 0 &&
       !this.snapshot.campaigns.some((s) => s.campaign.status === 'sending');
     this.lastChangeMarker = marker;
-    if (quiet && !this.forceRead) {
-      // Nothing changed, but the last hour moves on: the sends-per-minute line slides each minute.
-      if (this.picturesDue(this.now(), false)) await this.loadPictures();
-      return;
-    }
+    if (quiet && !this.forceRead) return this.feeds.tick(this.now());
     this.forceRead = false;
     const now = this.now();
     const campaigns = await this.store.summaries();
@@ -424,119 +400,23 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       }
     }
     this.update(patch);
-    await this.loadViews(now);
+    await this.feeds.refresh(now);
   }
 
-  // ---- the failed list, a recipient's history, the pictures -------------------------------
-  private recipientsWatch: { campaignId: number; query: RecipientQuery } | null = null;
-  private historyWatch: { campaignId: number; recipientId: number; email: string } | null = null;
-  private picturesId: number | null = null;
-  private picturesAt = 0;
-  /** The counts the pictures were read at: unchanged counts need no new read. */
-  private picturesCounts = '';
-  /** Bumped by every watch change: a read that finishes after a newer watch is dropped. */
-  private viewSeq = 0;
-
-  private async loadViews(now: number): Promise<void> {
-    await Promise.all([this.loadRecipients(), this.loadHistory(), this.picturesDue(now, true) ? this.loadPictures() : undefined]);
-  }
-
+  // ---- the failed list, a recipient's history, the pictures (view-feeds.ts) ---------------
   /** The page of the failed / in-doubt list to keep fresh; null when it is not on screen. */
   watchRecipients(campaignId: number | null, query?: RecipientQuery): void {
-    const next = campaignId === null || !query ? null : { campaignId, query };
-    if (JSON.stringify(next) === JSON.stringify(this.recipientsWatch)) return;
-    this.recipientsWatch = next;
-    this.viewSeq++;
-    if (!next) {
-      if (this.snapshot.recipients) this.update({ recipients: null });
-      return;
-    }
-    this.guard(this.loadRecipients());
+    this.feeds.watchRecipients(campaignId, query);
   }
 
   /** The recipient whose history is on screen; null for none. */
   watchHistory(campaignId: number | null, recipientId?: number, email?: string): void {
-    const next = campaignId === null || recipientId === undefined ? null : { campaignId, recipientId, email: email ?? '' };
-    if (JSON.stringify(next) === JSON.stringify(this.historyWatch)) return;
-    this.historyWatch = next;
-    this.viewSeq++;
-    if (!next) {
-      if (this.snapshot.history) this.update({ history: null });
-      return;
-    }
-    this.guard(this.loadHistory());
+    this.feeds.watchHistory(campaignId, recipientId, email);
   }
 
   /** The campaign whose pictures are on screen; null for none. */
   watchPictures(campaignId: number | null): void {
-    if (campaignId === this.picturesId) return;
-    this.picturesId = campaignId;
-    this.picturesAt = 0;
-    this.picturesCounts = '';
-    if (campaignId === null) {
-      if (this.snapshot.pictures) this.update({ pictures: null });
-      return;
-    }
-    this.guard(this.loadPictures());
-  }
-
-  private guard(p: Promise<void>): void {
-    p.catch((err) => {
-      if (!this.disposed) this.update({ fatal: (err as Error).message });
-    });
-  }
-
-  private async loadRecipients(): Promise<void> {
-    const w = this.recipientsWatch;
-    if (!w || !this.views) return;
-    const seq = this.viewSeq;
-    const { total, rows } = await this.views.listRecipients(w.campaignId, w.query);
-    if (this.disposed || seq !== this.viewSeq) return;
-    this.update({ recipients: { campaignId: w.campaignId, query: w.query, total, rows } });
-  }
-
-  private async loadHistory(): Promise<void> {
-    const w = this.historyWatch;
-    if (!w || !this.views) return;
-    const seq = this.viewSeq;
-    const [events, recipient] = await Promise.all([
-      this.views.recipientHistory(w.campaignId, w.recipientId),
-      w.email ? this.store.getRecipient(w.campaignId, w.email) : Promise.resolve(null),
-    ]);
-    if (this.disposed || seq !== this.viewSeq) return;
-    this.update({ history: { ...w, recipient: recipient && recipient.id === w.recipientId ? recipient : null, events } });
-  }
-
-  /**
-   * On a change of the campaign's counts at most every PICTURES_EVERY_MS; and when a new minute
-   * starts, since the hour has moved.
-   */
-  private picturesDue(now: number, changed: boolean): boolean {
-    const id = this.picturesId;
-    if (id === null || !this.views) return false;
-    if (this.picturesAt === 0) return true;
-    if (Math.floor(now / 60_000) !== Math.floor(this.picturesAt / 60_000)) return true;
-    if (!changed || now - this.picturesAt < PICTURES_EVERY_MS) return false;
-    return this.countsKey(id) !== this.picturesCounts;
-  }
-
-  private countsKey(id: number): string {
-    const n = this.snapshot.campaigns.find((s) => s.campaign.id === id)?.counts;
-    return n ? [n.sent, n.failed, n.in_doubt, n.pending, n.sending].join() : '';
-  }
-
-  private async loadPictures(): Promise<void> {
-    const id = this.picturesId;
-    if (id === null || !this.views) return;
-    const at = this.now();
-    this.picturesAt = at;
-    this.picturesCounts = this.countsKey(id);
-    const [perMinute, batches] = await Promise.all([
-      this.views.activity(id, at, PICTURE_MINUTES),
-      this.views.batchStats(id, PICTURE_BATCHES),
-    ]);
-    if (this.disposed || this.picturesId !== id) return;
-    this.update({ pictures: { campaignId: id, at, perMinute, batches } });
+    this.feeds.watchPictures(campaignId);
   }
 
   /** Follows one campaign's log (detail and log screens); null for none. */
@@ -769,6 +649,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   async dispose(): Promise<void> {
     await this.stopAll();
     this.disposed = true;
+    this.feeds.dispose();
     for (const timer of [this.pollTimer, this.quickTimer, this.emitTimer]) if (timer) clearTimeout(timer);
     this.pollTimer = this.quickTimer = this.emitTimer = null;
     await this.refreshing?.catch(() => undefined);
