@@ -73,6 +73,7 @@ function CampaignRow({ s, snap, selected, width, now }: { s: CampaignSummary; sn
   const n = s.counts;
   const barWidth = Math.max(8, Math.min(30, Math.floor(width / 5)));
   const statusWord = m.campaignStatus[c.status];
+  // TODO(printable): the campaign name through src/core/printable.ts once it lands.
   const details = [
     t(m.sentOfTotal, { sent: fmt.num(n.sent), total: fmt.num(n.total) }),
     t(m.failedN, { n: fmt.num(n.failed) }),
