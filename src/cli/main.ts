@@ -100,7 +100,7 @@ export async function main(argv: string[]): Promise<void> {
         }
         // A terminal on both ends: the live TUI (Ink and React load only here). Otherwise `status`.
         if (process.stdout.isTTY && process.stdin.isTTY && !a.json) {
-          const { runTui } = await import('../ui/run-tui.js');
+          const { runTui } = await import('./tui.js');
           return runTui(a);
         }
         return statusHandler(a);

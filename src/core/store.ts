@@ -175,7 +175,7 @@ export interface Store {
   firstRecipient(campaignId: number): Promise<Recipient | null>;
   /** Streams recipients in id order, optionally of one status. */
   iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient>;
-  /** A page of recipients (newest attempt first), with how many match. */
+  /** A page of recipients in import order (a list that stays put while new answers arrive), with how many match. */
   listRecipients(campaignId: number, query: RecipientQuery): Promise<{ total: number; rows: Recipient[] }>;
   /** Every attempt of one recipient, oldest first. */
   recipientHistory(campaignId: number, recipientId: number): Promise<StoredEvent[]>;

@@ -10,6 +10,9 @@
  *   every `minEmitMs` (10 a second by default) however fast the engine goes, and only when
  *   something changed: watching a paused campaign costs one small query a second and no render.
  * - Keeps its log buffer bounded.
+ * - For the failed / in-doubt list, a recipient's history and the pictures (sends per minute,
+ *   per-batch outcomes) it reads only what the screen on show needs (`watchRecipients`,
+ *   `watchHistory`, `watchPictures`), and the pictures at most every few seconds.
  */
 import { EventEmitter } from 'node:events';
 import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../core/campaigns.js';
@@ -22,6 +25,11 @@ import type { CampaignStatus, CampaignSummary, EventLevel, StoredEvent } from '.
 import { UserError } from '../core/types.js';
 import { RateMeter } from './eta.js';
 import { hostname } from 'node:os';
+import type { RecipientQuery, UiStoreExtras } from './store-extras.js';
+import type { Pictures, RecipientHistory, RecipientPage } from './view-feeds.js';
+import { ViewFeeds } from './view-feeds.js';
+
+export type { Pictures, RecipientHistory, RecipientPage };
 
 export interface LogLine {
   /** Unique and stable: `e<id>` (every line is a stored event; the engine stores its decisions). */
@@ -37,9 +45,12 @@ export interface LogLine {
 export type Notice = { level: EventLevel; at: number } & (
   | { code: 'no_transport' }
   | { code: 'bad_transport'; error: string }
-  | { code: 'sending_now' | 'already_running' | 'paused' | 'cancelled' | 'no_pending' | 'no_in_doubt'; id: number }
+  | { code: 'sending_now' | 'already_running' | 'paused' | 'cancelled' | 'no_pending' | 'no_in_doubt' | 'no_failed'; id: number }
   | { code: 'resolved'; id: number; mode: 'resend' | 'mark-sent'; count: number }
-  | { code: 'lease_held'; id: number; holder: string }
+  | { code: 'resolved_one'; id: number; mode: 'resend' | 'mark-sent'; email: string }
+  /** The recipient is not (or no longer) in doubt: nothing to resolve. */
+  | { code: 'not_in_doubt'; id: number; email: string }
+  /** The store this TUI was given cannot list recipients or their history yet. */
   | { code: 'not_startable' | 'not_pausable' | 'not_cancellable'; id: number; status: CampaignStatus }
   | { code: 'missing_fields'; id: number; fields: { name: string; count: number }[] }
   | { code: 'run_ended'; id: number; outcome: CampaignOutcome; error: string | null }
@@ -76,10 +87,15 @@ export interface Snapshot {
   notice: Notice | null;
   transportLabel: string | null;
   fatal: string | null;
+  recipients: RecipientPage | null;
+  history: RecipientHistory | null;
+  pictures: Pictures | null;
 }
 
 export interface ControllerOptions {
   store: Store;
+  /** What the views read; default: the store itself (tests hand in a counting wrapper). */
+  views?: UiStoreExtras;
   /** From --transport / AREMKO_MAIL_TRANSPORT; null: none configured. */
   transportUrl: string | null;
   /** Builds the transport on the first send; default: core/transport's parse + create. */
@@ -120,15 +136,22 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private readonly logLimit: number;
   private readonly now: () => number;
   private readonly makeTransport: (url: string) => Promise<Transport>;
+  private readonly views: UiStoreExtras;
+  private readonly feeds: ViewFeeds;
+  /** The newest state, published to screens at most every `minEmitMs`. */
   private snapshot: Snapshot;
+  /**
+   * What screens see (`getSnapshot`): the last published state. A screen that re-renders for its
+   * own reasons (a key) between two publications must not see newer data than the last
+   * publication, or a later publication equal to that one would be skipped and leave it stale.
+   */
+  private published: Snapshot;
   private signature = '';
 
   private transport: Transport | null = null;
   private transportPromise: Promise<Transport> | null = null;
   private readonly engines = new Map<number, { engine: Engine; done: Promise<void> }>();
   private readonly meters = new Map<number, RateMeter>();
-  /** Who held the lease when an engine here found it taken (from its `lease_held` event). */
-  private readonly heldBy = new Map<number, string>();
   /** Campaigns whose `s` is being handled (a second `s` meanwhile must not start a second engine). */
   private readonly starting = new Set<number>();
 
@@ -157,6 +180,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
     this.now = options.now ?? Date.now;
     this.makeTransport = options.makeTransport ?? defaultMakeTransport;
+    this.views = options.views ?? options.store;
     this.snapshot = {
       loaded: false,
       campaigns: [],
@@ -170,11 +194,24 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       notice: null,
       transportLabel: options.transportUrl ? redactUrl(options.transportUrl) : null,
       fatal: null,
+      recipients: null,
+      history: null,
+      pictures: null,
     };
+    this.published = this.snapshot;
+    this.feeds = new ViewFeeds({
+      views: this.views,
+      store: this.store,
+      now: this.now,
+      publish: (patch) => {
+        if (!this.disposed) this.update(patch);
+      },
+      current: () => this.snapshot,
+    });
   }
 
   // ---- subscription (useSyncExternalStore) ------------------------------------------------
-  getSnapshot = (): Snapshot => this.snapshot;
+  getSnapshot = (): Snapshot => this.published;
 
   subscribe = (listener: () => void): (() => void) => {
     this.on('change', listener);
@@ -214,6 +251,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     const sig = this.signatureOf(this.snapshot);
     if (sig === this.signature) return;
     this.signature = sig;
+    this.published = this.snapshot;
     this.lastEmitAt = this.now();
     this.emits++;
     this.emit('change');
@@ -234,10 +272,14 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       s.watchedId,
       s.log.length,
       s.log[s.log.length - 1]?.key,
+      s.logTruncated,
       s.stats,
       s.waits,
       s.notice,
       s.fatal,
+      s.recipients,
+      s.history && [s.history.recipientId, s.history.recipient, s.history.events.length, s.history.events[s.history.events.length - 1]?.id],
+      s.pictures,
     ]);
   }
 
@@ -308,7 +350,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       this.engines.size === 0 &&
       !this.snapshot.campaigns.some((s) => s.campaign.status === 'sending');
     this.lastChangeMarker = marker;
-    if (quiet && !this.forceRead) return;
+    if (quiet && !this.forceRead) return this.feeds.tick(this.now());
     this.forceRead = false;
     const now = this.now();
     const campaigns = await this.store.summaries();
@@ -351,6 +393,23 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       }
     }
     this.update(patch);
+    await this.feeds.refresh(now);
+  }
+
+  // ---- the failed list, a recipient's history, the pictures (view-feeds.ts) ---------------
+  /** The page of the failed / in-doubt list to keep fresh; null when it is not on screen. */
+  watchRecipients(campaignId: number | null, query?: RecipientQuery): void {
+    this.feeds.watchRecipients(campaignId, query);
+  }
+
+  /** The recipient whose history is on screen; null for none. */
+  watchHistory(campaignId: number | null, recipientId?: number, email?: string): void {
+    this.feeds.watchHistory(campaignId, recipientId, email);
+  }
+
+  /** The campaign whose pictures are on screen; null for none. */
+  watchPictures(campaignId: number | null): void {
+    this.feeds.watchPictures(campaignId);
   }
 
   /** Follows one campaign's log (detail and log screens); null for none. */
@@ -525,6 +584,29 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     }
   }
 
+  /** `f`: whether the failed / in-doubt list can be shown (says why not otherwise). */
+  canListFailed(id: number): boolean {
+    const n = this.snapshot.campaigns.find((s) => s.campaign.id === id)?.counts;
+    if (n && n.failed + n.in_doubt === 0) {
+      this.notify({ code: 'no_failed', id }, 'warn');
+      return false;
+    }
+    return true;
+  }
+
+  /** `r` on one recipient (after the question): resend it or mark it sent, if it is in doubt. */
+  async resolveOne(id: number, email: string, mode: 'resend' | 'mark-sent'): Promise<void> {
+    try {
+      const count = await this.views.resolveInDoubt(id, mode, this.now(), [email]);
+      await this.refresh(); // the list, the history and the counts change with the notice
+      if (count === 0) this.notify({ code: 'not_in_doubt', id, email }, 'warn');
+      else this.notify({ code: 'resolved_one', id, mode, email });
+    } catch (err) {
+      this.fail(err);
+      void this.refresh();
+    }
+  }
+
   private fail(err: unknown): void {
     const text = err instanceof UserError ? err.message : ((err as Error)?.message ?? String(err));
     this.notify({ code: 'error', text: redactUrl(text) }, 'error');
@@ -549,6 +631,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   async dispose(): Promise<void> {
     await this.stopAll();
     this.disposed = true;
+    this.feeds.dispose();
     for (const timer of [this.pollTimer, this.quickTimer, this.emitTimer]) if (timer) clearTimeout(timer);
     this.pollTimer = this.quickTimer = this.emitTimer = null;
     await this.refreshing?.catch(() => undefined);

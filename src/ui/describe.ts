@@ -1,6 +1,7 @@
 /** Words about a campaign's state shared by the screens: who is sending it, what comes next, notices. */
 import type { CampaignSummary } from '../core/types.js';
 import type { Notice, Snapshot } from './controller.js';
+import { outcomeText } from './event-text.js';
 import { type Formatter, type Messages, t } from './i18n.js';
 
 export type Sender = { kind: 'this'; owner: string } | { kind: 'other'; owner: string } | { kind: 'none' };
@@ -47,11 +48,14 @@ export function noticeText(n: Notice, m: Messages, fmt: Formatter): string {
     case 'cancelled':
     case 'no_pending':
     case 'no_in_doubt':
+    case 'no_failed':
       return t(N[n.code], { id: n.id });
     case 'resolved':
       return t(n.mode === 'resend' ? N.resolved_resend : N.resolved_mark, { id: n.id, n: fmt.num(n.count) });
-    case 'lease_held':
-      return t(N.lease_held, { id: n.id, holder: n.holder });
+    case 'resolved_one':
+      return t(n.mode === 'resend' ? N.resolved_one_resend : N.resolved_one_mark, { id: n.id, email: n.email });
+    case 'not_in_doubt':
+      return t(N.not_in_doubt, { id: n.id, email: n.email });
     case 'not_startable':
     case 'not_pausable':
     case 'not_cancellable':
@@ -77,7 +81,7 @@ export function noticeText(n: Notice, m: Messages, fmt: Formatter): string {
         case 'unavailable':
           return t(N.run_unavailable, { id: n.id, error: n.error ?? '' });
         default:
-          return t(N.run_other, { id: n.id, outcome: n.outcome });
+          return t(N.run_other, { id: n.id, outcome: outcomeText(m, n.outcome) });
       }
     }
     case 'error':

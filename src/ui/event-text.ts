@@ -1,36 +1,53 @@
-/** A log line in the operator's language, from the event's type and data (stored or in-process). */
+/**
+ * The one place that words the log for the operator, in the operator's language: every line from
+ * its event's type and data (stored or in-process), never from the stored English `message`,
+ * which is shown only for a type this table does not know yet. Run outcomes have one table too
+ * (`Messages.outcome`), used by the log and by the notices alike.
+ */
+import type { CampaignOutcome } from '../core/engine.js';
+import { EVENT_TYPES as ENGINE_EVENT_TYPES, RUN_OUTCOMES, type EngineEventType } from '../core/events.js';
 import type { LogLine } from './controller.js';
 import { type Formatter, type Messages, t } from './i18n.js';
 
+/** Every type `eventText` words: every type of the log (core/events.ts). */
+export const EVENT_TYPES: readonly string[] = ENGINE_EVENT_TYPES;
+
+export const CAMPAIGN_OUTCOMES = RUN_OUTCOMES satisfies readonly CampaignOutcome[];
+
+// The build fails when the engine gains an event type or an outcome that has no words here.
+type Missing<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
+const everyEngineEvent: Missing<EngineEventType, (typeof ENGINE_EVENT_TYPES)[number]> = true;
+const everyOutcome: Missing<CampaignOutcome, (typeof CAMPAIGN_OUTCOMES)[number]> = true;
+void everyEngineEvent;
+void everyOutcome;
+
 const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 const num = (v: unknown) => (typeof v === 'number' ? v : Number(v) || 0);
+
+/** A run outcome in words; an outcome this version does not know is shown as the engine named it. */
+export function outcomeText(m: Messages, outcome: unknown): string {
+  const o = str(outcome);
+  return (m.outcome as Record<string, string>)[o] ?? o;
+}
 
 export function eventText(line: LogLine, m: Messages, fmt: Formatter, tz: string | null, now: number): string {
   const d = line.data;
   const ev = m.ev;
   const time = (v: unknown) => (typeof v === 'number' ? fmt.time(v, tz, now) : '');
+  const n = (v: unknown) => fmt.num(num(v));
   switch (line.type) {
-    case 'runner_joined':
-    case 'lease_acquired': {
-      const base = t(ev.lease_acquired, { owner: str(d.owner) });
-      return d.tookOverFrom ? `${base}; ${t(ev.lease_takeover, { from: str(d.tookOverFrom), n: fmt.num(num(d.markedInDoubt)) })}` : base;
-    }
-    case 'runner_reaped':
-      return t(ev.lease_takeover, { from: str(d.owner), n: fmt.num(num(d.inDoubt)) });
-    case 'lease_held':
-      return t(ev.lease_held, { holder: str(d.holder) });
     case 'lease_lost':
       return ev.lease_lost;
     case 'batch_started':
-      return t(ev.batch_started, { batch: fmt.num(num(d.batch)), size: fmt.num(num(d.batchSize)) });
+      return t(ev.batch_started, { batch: n(d.batch), size: n(d.batchSize) });
     case 'batch_finished':
       return typeof d.nextBatchAt === 'number'
-        ? t(ev.batch_finished_next, { batch: fmt.num(num(d.batch)), time: time(d.nextBatchAt) })
-        : t(ev.batch_finished, { batch: fmt.num(num(d.batch)) });
+        ? t(ev.batch_finished_next, { batch: n(d.batch), time: time(d.nextBatchAt) })
+        : t(ev.batch_finished, { batch: n(d.batch) });
     case 'sent':
       return num(d.attempt) > 1
-        ? t(ev.sent_retry, { email: str(d.email), batch: fmt.num(num(d.batch)), attempt: num(d.attempt) })
-        : t(ev.sent, { email: str(d.email), batch: fmt.num(num(d.batch)) });
+        ? t(ev.sent_retry, { email: str(d.email), batch: n(d.batch), attempt: num(d.attempt) })
+        : t(ev.sent, { email: str(d.email), batch: n(d.batch) });
     case 'retry_scheduled':
       return t(ev.retry_scheduled, { email: str(d.email), attempt: num(d.attempt), error: str(d.error), time: time(d.retryAt) });
     case 'failed':
@@ -43,16 +60,36 @@ export function eventText(line: LogLine, m: Messages, fmt: Formatter, tz: string
       return t(ev.stopped, { status: statusWord(m, d.status) });
     case 'completed': {
       const c = (d.counts ?? {}) as Record<string, unknown>;
-      return t(ev.completed, { sent: fmt.num(num(c.sent)), failed: fmt.num(num(c.failed)), inDoubt: fmt.num(num(c.in_doubt)) });
+      return t(ev.completed, { sent: n(c.sent), failed: n(c.failed), inDoubt: n(c.in_doubt) });
     }
     case 'transport_error':
       return t(ev.transport_error, { error: str(d.error) });
     case 'run_ended':
-      return t(ev.run_ended, { outcome: statusWord(m, d.outcome), sent: fmt.num(num(d.sent)), failed: fmt.num(num(d.failed)), inDoubt: fmt.num(num(d.inDoubt)) });
+      return t(ev.run_ended, { outcome: outcomeText(m, d.outcome), sent: n(d.sent), failed: n(d.failed), inDoubt: n(d.inDoubt) });
     case 'status':
       return t(ev.status, { from: statusWord(m, d.from), to: statusWord(m, d.to) });
-    case 'resolve':
-      return t(d.mode === 'resend' ? ev.resolve_resend : ev.resolve_mark, { n: fmt.num(num(d.count)) });
+    case 'resolve': {
+      const text = t(d.mode === 'resend' ? ev.resolve_resend : ev.resolve_mark, { n: n(d.count) });
+      const emails = Array.isArray(d.emails) ? d.emails.map(str) : [];
+      return emails.length > 0 ? `${text} (${emails.join(', ')})` : text;
+    }
+    case 'import':
+      return t(ev.import, {
+        file: str(d.file),
+        imported: n(d.imported),
+        duplicates: n(d.duplicates),
+        suppressed: n(d.suppressed),
+        // The number of invalid lines (the store keeps the count; `import --json` lists them).
+        invalid: n(Array.isArray(d.invalid) ? d.invalid.length : d.invalid),
+      });
+    case 'runner_joined':
+      return t(ev.runner_joined, { owner: str(d.owner) });
+    case 'runner_reaped':
+      return t(ev.runner_reaped, { owner: str(d.owner), inDoubt: n(d.inDoubt), requeued: n(d.requeued) });
+    case 'throttled':
+      return t(ev.throttled, { time: time(d.until), error: str(d.error) });
+    case 'requeued':
+      return t(ev.requeued, { email: str(d.email) });
     default:
       return line.message || line.type;
   }

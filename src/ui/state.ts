@@ -3,13 +3,37 @@
  * reducer. Data from the store lives in the controller's snapshot, not here.
  */
 
-export type Screen = 'list' | 'detail' | 'log';
+export type Screen = 'list' | 'detail' | 'log' | 'failed' | 'history';
 
 export type Dialog =
   | { kind: 'help' }
   | { kind: 'cancel'; id: number; name: string }
   | { kind: 'resolve'; id: number; count: number }
+  /** One in-doubt recipient (from the failed list or its history). */
+  | { kind: 'resolveOne'; id: number; email: string }
   | { kind: 'quit' };
+
+/** The failed / in-doubt list of the selected campaign (`f`). */
+export interface FailedView {
+  /** Index of the highlighted row among all matching rows. */
+  cursor: number;
+  /** First row shown. */
+  top: number;
+  /** Address or error text to match; '' for all. */
+  filter: string;
+  /** Typing edits the filter. */
+  filtering: boolean;
+}
+
+/** One recipient's history (Enter in the failed list). */
+export interface HistoryView {
+  recipientId: number;
+  email: string;
+  /** First line shown. */
+  top: number;
+}
+
+export const initialFailedView: FailedView = { cursor: 0, top: 0, filter: '', filtering: false };
 
 export interface UiState {
   screen: Screen;
@@ -22,6 +46,8 @@ export interface UiState {
   logTop: number | null;
   /** Quit confirmed: stopping engines, then exit. */
   quitting: boolean;
+  failed: FailedView;
+  history: HistoryView | null;
 }
 
 export const initialUiState: UiState = {
@@ -31,6 +57,8 @@ export const initialUiState: UiState = {
   dialog: null,
   logTop: null,
   quitting: false,
+  failed: initialFailedView,
+  history: null,
 };
 
 export type UiAction =
@@ -43,7 +71,15 @@ export type UiAction =
   | { type: 'closeDialog' }
   | { type: 'scroll'; delta: number; total: number; page: number }
   | { type: 'scrollTo'; where: 'top' | 'bottom' }
-  | { type: 'quit' };
+  | { type: 'quit' }
+  | { type: 'openFailed'; id: number }
+  /** Moves the highlight by `delta` rows among `total`, keeping it inside a page of `page` rows. */
+  | { type: 'failedMove'; delta: number; total: number; page: number }
+  | { type: 'failedTo'; where: 'top' | 'bottom'; total: number; page: number }
+  | { type: 'filtering'; on: boolean }
+  | { type: 'filter'; text: string }
+  | { type: 'openHistory'; recipientId: number; email: string }
+  | { type: 'historyScroll'; delta: number; total: number; page: number };
 
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
 
@@ -77,6 +113,8 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
       if (state.dialog) return { ...state, dialog: null };
       if (state.screen === 'log') return { ...state, screen: state.logReturn, logTop: null };
       if (state.screen === 'detail') return { ...state, screen: 'list' };
+      if (state.screen === 'failed') return { ...state, screen: 'detail', failed: initialFailedView };
+      if (state.screen === 'history') return { ...state, screen: 'failed', history: null };
       return state;
     case 'dialog':
       return { ...state, dialog: action.dialog };
@@ -92,5 +130,35 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
       return { ...state, logTop: action.where === 'top' ? 0 : null };
     case 'quit':
       return { ...state, quitting: true, dialog: null };
+    case 'openFailed':
+      return { ...state, screen: 'failed', selectedId: action.id, dialog: null, failed: initialFailedView, history: null };
+    case 'failedMove':
+      return moveFailed(state, state.failed.cursor + action.delta, action.total, action.page);
+    case 'failedTo':
+      return moveFailed(state, action.where === 'top' ? 0 : action.total - 1, action.total, action.page);
+    case 'filtering':
+      return state.failed.filtering === action.on ? state : { ...state, failed: { ...state.failed, filtering: action.on } };
+    case 'filter':
+      // A new filter is a new list: start at its top.
+      return { ...state, failed: { ...state.failed, filter: action.text, cursor: 0, top: 0 } };
+    case 'openHistory':
+      return { ...state, screen: 'history', dialog: null, history: { recipientId: action.recipientId, email: action.email, top: 0 } };
+    case 'historyScroll': {
+      if (!state.history) return state;
+      const top = clamp(state.history.top + action.delta, 0, Math.max(0, action.total - action.page));
+      return top === state.history.top ? state : { ...state, history: { ...state.history, top } };
+    }
   }
+}
+
+/** The highlight at `cursor` (clamped to the rows), and the page moved just enough to show it. */
+export function moveFailed(state: UiState, cursor: number, total: number, page: number): UiState {
+  const f = state.failed;
+  const c = total <= 0 ? 0 : clamp(cursor, 0, total - 1);
+  const p = Math.max(1, page);
+  let top = clamp(f.top, 0, Math.max(0, total - p));
+  if (c < top) top = c;
+  else if (c >= top + p) top = c - p + 1;
+  if (c === f.cursor && top === f.top) return state;
+  return { ...state, failed: { ...f, cursor: c, top } };
 }

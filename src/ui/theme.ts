@@ -5,6 +5,8 @@ export type Tone = 'accent' | 'good' | 'warn' | 'bad' | 'muted' | 'plain';
 
 export interface Theme {
   noColor: boolean;
+  /** Draw the pictures (sparkline, batch bars) with ASCII characters only. */
+  ascii: boolean;
   color(tone: Tone): string | undefined;
 }
 
@@ -17,8 +19,21 @@ const COLORS: Record<Tone, string | undefined> = {
   plain: undefined,
 };
 
-export function makeTheme(noColor: boolean): Theme {
-  return { noColor, color: (tone) => (noColor ? undefined : COLORS[tone]) };
+export function makeTheme(noColor: boolean, ascii = false): Theme {
+  return { noColor, ascii, color: (tone) => (noColor ? undefined : COLORS[tone]) };
+}
+
+/**
+ * Whether the pictures must make do with ASCII: the Linux console (its fonts lack the eighth
+ * blocks ▁▂▃…), a dumb terminal, or a locale that names a character set other than UTF-8
+ * (`LANG=C`, `es_CL.ISO-8859-1`). An unset locale counts as UTF-8, as terminals are today.
+ * NO_COLOR is about colour only: it keeps the block characters, and the pictures then tell
+ * failed from in doubt by their glyphs (x, ?) instead of their colour.
+ */
+export function asciiFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.TERM === 'linux' || env.TERM === 'dumb') return true;
+  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
+  return locale !== '' && !/utf-?8/i.test(locale);
 }
 
 /** NO_COLOR present and not empty disables colour. */

@@ -10,8 +10,8 @@ export interface UiContextValue {
   theme: Theme;
 }
 
-export function makeUiContext(lang: Lang, locale: string = lang, noColor = false): UiContextValue {
-  return { lang, m: MESSAGES[lang], fmt: new Formatter(lang, locale), theme: makeTheme(noColor) };
+export function makeUiContext(lang: Lang, locale: string = lang, noColor = false, ascii = false): UiContextValue {
+  return { lang, m: MESSAGES[lang], fmt: new Formatter(lang, locale), theme: makeTheme(noColor, ascii) };
 }
 
 export const UiContext = createContext<UiContextValue>(makeUiContext('en'));

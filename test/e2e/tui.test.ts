@@ -93,7 +93,7 @@ async function status(db: string) {
 }
 
 beforeAll(() => {
-  if (!existsSync(CLI) || !existsSync(join(CLI, '../../ui/run-tui.js')))
+  if (!existsSync(CLI) || !existsSync(join(CLI, '../tui.js')))
     throw new Error('build first: npm run build (the e2e test drives dist/cli/main.js)');
 });
 
@@ -195,6 +195,13 @@ describe.skipIf(!hasTmux && process.env.CI !== 'true')('the TUI in a real termin
     expect(s.counts.sending).toBe(0);
     expect(s.status).toBe('sending'); // the next run carries on
   });
+
+  // Needs Store.listRecipients / recipientHistory / activity / batchStats / resolveInDoubt(…, emails)
+  // in src/core (phase 2): until the SqliteStore has them the built TUI answers `f` with "this
+  // database cannot list recipients yet". Then: a campaign run through the outbox transport with
+  // one recipient made to fail, `f`, `/`, `Enter` on it, `r`, in en and es at 80×24.
+  it.todo('f lists the failed and in-doubt recipients of a real run, / filters, Enter shows a history, r resolves one (en, es, 80×24)');
+  it.todo('the detail shows sends per minute and per-batch outcomes of a real run at 80×24, and drops them at 60×18');
 
   it('without a terminal it never mounts Ink: it prints status', async () => {
     const t = tempDir('aremko-e2e-pipe-');

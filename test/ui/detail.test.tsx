@@ -146,7 +146,7 @@ describe('campaign detail: sending from this window', () => {
       await h.waitFor('Sending: a run on cronhost:4242', 5000);
       await h.waitFor(/sent: (1\d|5) /, 10_000);
       expect(h.frame()).toMatch(/sent to r\d+@example\.com \(batch \d\)/);
-      expect(h.frame()).toContain('started sending (cronhost:4242)');
+      expect(h.frame()).toContain('runner cronhost:4242 joined');
     } finally {
       engine.stop();
       await run;

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   fast?: boolean;
   controller?: Partial<ControllerOptions>;
   noColor?: boolean;
+  /** Pictures in ASCII (what a non-UTF-8 locale or the Linux console gets). */
+  ascii?: boolean;
 }
 
 export interface Harness {
@@ -95,7 +97,7 @@ export async function mount(options: HarnessOptions = {}, setup?: (store: Sqlite
   let exited = false;
   const exitedPromise = new Promise<void>((resolve) => (exitedResolve = resolve));
   const r = render(
-    <UiContext.Provider value={makeUiContext(options.lang ?? 'en', options.lang ?? 'en', options.noColor ?? true)}>
+    <UiContext.Provider value={makeUiContext(options.lang ?? 'en', options.lang ?? 'en', options.noColor ?? true, options.ascii ?? false)}>
       <App
         controller={controller}
         dbLabel="test.db"

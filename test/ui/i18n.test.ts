@@ -67,8 +67,8 @@ describe('log lines and notices in both languages', () => {
   const line = (type: string, data: Record<string, unknown>): LogLine => ({ key: 'x', at: Date.UTC(2026, 10, 27, 12), level: 'info', type, data, message: `stored ${type}` });
   const at = Date.UTC(2026, 10, 27, 12);
   const events: [string, Record<string, unknown>][] = [
-    ['lease_acquired', { owner: 'h:1', tookOverFrom: 'h:2', markedInDoubt: 3 }],
-    ['lease_held', { holder: 'h:2', expiresAt: at }],
+    ['runner_joined', { owner: 'h:1' }],
+    ['runner_reaped', { owner: 'h:2', by: 'h:1', inDoubt: 3, requeued: 0 }],
     ['lease_lost', {}],
     ['batch_started', { batch: 2, batchSize: 50 }],
     ['batch_finished', { batch: 2, nextBatchAt: at + 720_000 }],
@@ -104,7 +104,7 @@ describe('log lines and notices in both languages', () => {
       'waiting until 12:01:00 (outside the send window)',
     );
     // Unknown types (another command's events) show their stored message.
-    expect(eventText(line('import', {}), MESSAGES.es, es, null, at)).toBe('stored import');
+    expect(eventText(line('note', {}), MESSAGES.es, es, null, at)).toBe('stored note');
   });
 
   it('every notice has words in es and en', () => {
@@ -120,7 +120,6 @@ describe('log lines and notices in both languages', () => {
       { ...base, code: 'no_in_doubt', id: 1 },
       { ...base, code: 'resolved', id: 1, mode: 'resend', count: 2 },
       { ...base, code: 'resolved', id: 1, mode: 'mark-sent', count: 2 },
-      { ...base, code: 'lease_held', id: 1, holder: 'h:2' },
       { ...base, code: 'not_startable', id: 1, status: 'completed' },
       { ...base, code: 'not_pausable', id: 1, status: 'draft' },
       { ...base, code: 'not_cancellable', id: 1, status: 'completed' },

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCampaign, type Harness, KEY, mount } from './harness.js';
+import { runWithFailures } from './real-run.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -60,6 +61,33 @@ describe('layout', () => {
           checkFits(h.frame(), columns, rows, `${lang} ${name}`);
         }
         h.resize(100, 24);
+      }
+      await h.cleanup();
+      h = undefined;
+    }
+  });
+
+  it('the pictures, the failed list, filter mode, a history and the one-recipient question fit too', async () => {
+    for (const lang of ['es', 'en'] as const) {
+      h = await mount({ lang }, async (store) => {
+        await runWithFailures(store, { settings: { name: 'Una campaña con un nombre largo que no cabe en una línea angosta' } });
+      });
+      await h.waitFor('› #1 ');
+      const screens: [string, () => Promise<unknown>][] = [
+        ['detail with pictures', async () => { await h!.press(KEY.enter); await h!.waitFor(/Batches:|Lotes:/); }],
+        ['failed list', async () => { await h!.press('f'); await h!.waitFor('r10@example.com'); }],
+        ['filter mode', async () => { await h!.press('/', 'r', '1'); await h!.waitFor(/(Filter|Filtro) .*r1/); }],
+        ['history', async () => { await h!.press(KEY.enter, KEY.enter); await h!.waitFor(/(History|Historial) · r1@/); }],
+        ['one-recipient question', async () => { await h!.press(KEY.escape, KEY.end, 'r'); await h!.waitFor(/r10@example\.com (is in doubt|está en duda)/); }],
+      ];
+      for (const [name, go] of screens) {
+        h.resize(100, 24);
+        await go();
+        for (const [columns, rows] of SIZES) {
+          h.resize(columns, rows);
+          await h.waitFor((f) => f.split('\n').length <= rows - 1 && f.split('\n').every((l) => [...l].length <= columns), 3000).catch(() => undefined);
+          checkFits(h.frame(), columns, rows, `${lang} ${name}`);
+        }
       }
       await h.cleanup();
       h = undefined;

@@ -239,7 +239,7 @@ export class PgTx implements Tx {
     const [t] = await sql`SELECT count(*) AS n FROM recipients WHERE campaign_id = ${campaignId} ${statuses} ${search}`;
     const rows = await sql`
       SELECT * FROM recipients WHERE campaign_id = ${campaignId} ${statuses} ${search}
-      ORDER BY coalesce(last_attempt_at, 0) DESC, id DESC LIMIT ${query.limit} OFFSET ${query.offset}`;
+      ORDER BY id LIMIT ${query.limit} OFFSET ${query.offset}`;
     return { total: Number(t!.n), rows: rows.map(toRecipient) };
   }
 
@@ -312,7 +312,7 @@ export class PgTx implements Tx {
   async sentPerMinute(campaignId: number, from: number, minutes: number): Promise<number[]> {
     const out = new Array<number>(minutes).fill(0);
     const rows = await this.sql`
-      SELECT (claimed_at - ${from}) / 60000 AS m, count(*) AS n FROM events
+      SELECT div(claimed_at - ${from}::bigint, 60000) AS m, count(*) AS n FROM events
       WHERE campaign_id = ${campaignId} AND claimed_at >= ${from} AND claimed_at < ${from + minutes * 60_000} AND type = 'sent'
       GROUP BY 1`;
     for (const r of rows) {

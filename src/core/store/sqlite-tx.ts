@@ -277,7 +277,7 @@ export class SqliteTx implements Tx {
     const cond = where.join(' AND ');
     const total = (this.db.prepare(`SELECT count(*) AS n FROM recipients WHERE ${cond}`).get(...args) as Row).n;
     const rows = this.db
-      .prepare(`SELECT * FROM recipients WHERE ${cond} ORDER BY coalesce(last_attempt_at, 0) DESC, id DESC LIMIT ? OFFSET ?`)
+      .prepare(`SELECT * FROM recipients WHERE ${cond} ORDER BY id LIMIT ? OFFSET ?`)
       .all(...args, query.limit, query.offset) as Row[];
     return { total, rows: rows.map(toRecipient) };
   }
@@ -353,7 +353,7 @@ export class SqliteTx implements Tx {
   async sentPerMinute(campaignId: number, from: number, minutes: number): Promise<number[]> {
     const out = new Array<number>(minutes).fill(0);
     const rows = this.q(
-      `SELECT (claimed_at - @from) / 60000 AS m, count(*) AS n FROM events
+      `SELECT CAST((claimed_at - @from) / 60000 AS INTEGER) AS m, count(*) AS n FROM events
        WHERE campaign_id = @c AND claimed_at >= @from AND claimed_at < @to AND type = 'sent' GROUP BY m`,
     ).all({ c: campaignId, from, to: from + minutes * 60_000 }) as Row[];
     for (const r of rows) if (r.m >= 0 && r.m < minutes) out[r.m] = r.n;

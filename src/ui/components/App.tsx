@@ -1,21 +1,27 @@
-import { Box, type Key, Text, useApp, useInput, useStdin } from 'ink';
+import { Box, Text, useApp } from 'ink';
 import { type ReactNode, useCallback, useEffect, useMemo } from 'react';
+import { type AppActions, AppActionsContext, useAppActions } from '../app-context.js';
 import type { TuiController } from '../controller.js';
+import type { UiAction } from '../state.js';
 import { noticeText } from '../describe.js';
-import { t } from '../i18n.js';
 import { useNow } from '../hooks/use-now.js';
 import { useSnapshot } from '../hooks/use-snapshot.js';
 import { useTerminalSize } from '../hooks/use-terminal-size.js';
 import { useUiState } from '../hooks/use-ui-state.js';
+import { t } from '../i18n.js';
+import { isBack, KeypressProvider, KeysReady, LAYER, useKeys, useRenderPending } from '../keys.js';
 import { cut, levelTone, statusTone, wrapWords } from '../theme.js';
 import { useUi } from '../ui-context.js';
 import { CampaignDetail } from './CampaignDetail.js';
 import { CampaignList } from './CampaignList.js';
 import { DialogView } from './Dialogs.js';
+import { FailedList, failedQuery } from './FailedView.js';
+import { HistoryView } from './HistoryView.js';
 import { Line, Row, SplitLine, Tinted } from './Line.js';
 import { LogView } from './LogView.js';
 
 export interface AppProps {
+  /** Made by the start-up (src/cli/tui.ts) or a test, over the store it opened. */
   controller: TuiController;
   /** Shown in the header (the database file). */
   dbLabel?: string;
@@ -30,14 +36,68 @@ export interface AppProps {
   onExit?: () => void;
 }
 
+export function App(props: AppProps) {
+  return (
+    <KeypressProvider>
+      <AppBody {...props} />
+    </KeypressProvider>
+  );
+}
+
+/**
+ * The keys that mean the same on every screen: Ctrl+C (quit, asking first while sending; a second
+ * one while stopping leaves at once) before anything else, and — when the screen in front did not
+ * take the key — `?` help, `Esc` back, `q` back or, on the list, quit.
+ */
+function GlobalKeys() {
+  const { controller, dispatch, ui, requestQuit, forceQuit } = useAppActions();
+  useKeys(
+    (input, key) => {
+      const s = ui();
+      const ctrlC = key.ctrl && input === 'c';
+      if (s.quitting) {
+        if (ctrlC) forceQuit();
+        return true; // stopping: nothing else to do
+      }
+      if (!ctrlC) return false;
+      if (s.dialog?.kind === 'quit') dispatch({ type: 'quit' });
+      else requestQuit();
+      return true;
+    },
+    { isActive: true, layer: LAYER.first },
+  );
+  useKeys(
+    (input, key) => {
+      if (input === '?') {
+        dispatch({ type: 'dialog', dialog: { kind: 'help' } });
+        return true;
+      }
+      if (!isBack(input, key)) return false;
+      controller.clearNotice();
+      if (ui().screen !== 'list') dispatch({ type: 'back' });
+      else if (input === 'q') requestQuit();
+      return true;
+    },
+    { isActive: true, layer: LAYER.global },
+  );
+  return null;
+}
+
 /** Header + body + notice + footer, never taller than the terminal minus one line. */
-export function App({ controller, dbLabel, quitSignal, onForceQuit, onExit }: AppProps) {
+function AppBody({ controller, dbLabel, quitSignal, onForceQuit, onExit }: AppProps) {
   const { m, fmt, theme } = useUi();
   const { exit } = useApp();
-  const { isRawModeSupported } = useStdin();
   const snap = useSnapshot(controller);
   const { rows, columns } = useTerminalSize();
-  const { state: ui, ref: uiRef, dispatch } = useUiState();
+  const { state: ui, ref: uiRef, dispatch: dispatchState } = useUiState();
+  const renderPending = useRenderPending();
+  // Keys typed after one that changes the screen wait until the screen it leads to is drawn.
+  const dispatch = useCallback(
+    (action: UiAction) => {
+      if (dispatchState(action)) renderPending();
+    },
+    [dispatchState, renderPending],
+  );
 
   const ids = useMemo(() => snap.campaigns.map((s) => s.campaign.id), [snap.campaigns]);
   const idsKey = ids.join(',');
@@ -87,128 +147,25 @@ export function App({ controller, dbLabel, quitSignal, onForceQuit, onExit }: Ap
   // A notice may take up to three lines (the "no transport" one explains how to set one).
   const noticeLines = notice ? wrapWords(notice.text, columns - 1, Math.min(3, Math.max(1, height - 4))) : [' '];
   const bodyHeight = Math.max(1, height - 2 - noticeLines.length);
-  const logPageSize = Math.max(1, bodyHeight - 1);
+
+  // What the screen on show reads besides the campaigns: its pictures, its failed list, a history.
+  const onFailed = ui.screen === 'failed' || ui.screen === 'history';
+  const failedQ = onFailed && ui.selectedId !== null ? failedQuery(ui.failed, bodyHeight) : undefined;
+  const failedKey = JSON.stringify(failedQ ?? null);
+  useEffect(() => {
+    controller.watchPictures(ui.screen === 'detail' ? ui.selectedId : null);
+    controller.watchRecipients(failedQ ? ui.selectedId : null, failedQ);
+    controller.watchHistory(ui.screen === 'history' && ui.history ? ui.selectedId : null, ui.history?.recipientId, ui.history?.email);
+  }, [controller, ui.screen, ui.selectedId, failedKey, ui.history?.recipientId, ui.history?.email]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const requestQuit = useCallback(() => {
     if (controller.isSending) dispatch({ type: 'dialog', dialog: { kind: 'quit' } });
     else dispatch({ type: 'quit' });
   }, [controller, dispatch]);
-
-  const onKey = useCallback(
-    (input: string, key: Key) => {
-      const s = uiRef.current;
-      const ctrlC = key.ctrl && input === 'c';
-      if (s.quitting) {
-        if (ctrlC) onForceQuit?.();
-        return;
-      }
-      const yes = (m.yesKeys as string[]).includes(input.toLowerCase());
-      const no = input === 'n' || input === 'N' || key.escape || input === 'q';
-      const d = s.dialog;
-      if (ctrlC) {
-        if (d?.kind === 'quit') dispatch({ type: 'quit' });
-        else requestQuit();
-        return;
-      }
-      if (d) {
-        switch (d.kind) {
-          case 'help':
-            if (key.escape || input === '?' || input === 'q' || key.return) dispatch({ type: 'closeDialog' });
-            return;
-          case 'cancel':
-            if (yes) {
-              dispatch({ type: 'closeDialog' });
-              void controller.cancel(d.id);
-            } else if (no) dispatch({ type: 'closeDialog' });
-            return;
-          case 'resolve':
-            if (input === 'r' || input === 'm') {
-              dispatch({ type: 'closeDialog' });
-              void controller.resolve(d.id, input === 'r' ? 'resend' : 'mark-sent');
-            } else if (no) dispatch({ type: 'closeDialog' });
-            return;
-          case 'quit':
-            if (yes) dispatch({ type: 'quit' });
-            else if (no) dispatch({ type: 'closeDialog' });
-            return;
-        }
-      }
-      if (input === '?') return dispatch({ type: 'dialog', dialog: { kind: 'help' } });
-
-      const current = controller.getSnapshot();
-      const ids = current.campaigns.map((x) => x.campaign.id);
-      const id = s.selectedId;
-      const summary = current.campaigns.find((x) => x.campaign.id === id);
-
-      if (s.screen === 'log') {
-        const total = current.watchedId === id ? current.log.length : 0;
-        const scroll = (delta: number) => dispatch({ type: 'scroll', delta, total, page: logPageSize });
-        if (key.upArrow || input === 'k') scroll(-1);
-        else if (key.downArrow || input === 'j') scroll(1);
-        else if (key.pageUp) scroll(-logPageSize);
-        else if (key.pageDown || input === ' ') scroll(logPageSize);
-        else if (key.home || input === 'g') dispatch({ type: 'scrollTo', where: 'top' });
-        else if (key.end || input === 'G') dispatch({ type: 'scrollTo', where: 'bottom' });
-        else if (key.escape || input === 'q') {
-          controller.clearNotice();
-          dispatch({ type: 'back' });
-        }
-        return;
-      }
-
-      if (key.upArrow || input === 'k') return dispatch({ type: 'move', delta: -1, ids });
-      if (key.downArrow || input === 'j') return dispatch({ type: 'move', delta: 1, ids });
-      if (key.escape || input === 'q') {
-        controller.clearNotice();
-        if (s.screen === 'detail') return dispatch({ type: 'back' });
-        if (input === 'q') requestQuit();
-        return;
-      }
-      if (id === null || !summary) return;
-      if (key.return) {
-        controller.clearNotice();
-        return dispatch({ type: 'open', id });
-      }
-      switch (input) {
-        case 's':
-          void controller.send(id);
-          return;
-        case 'p':
-          void controller.pause(id);
-          return;
-        case 'c': {
-          const st = summary.campaign.status;
-          if (st === 'draft' || st === 'sending' || st === 'paused')
-            dispatch({ type: 'dialog', dialog: { kind: 'cancel', id, name: summary.campaign.name } });
-          else void controller.cancel(id); // says why not
-          return;
-        }
-        case 'r':
-          if (summary.counts.in_doubt > 0) dispatch({ type: 'dialog', dialog: { kind: 'resolve', id, count: summary.counts.in_doubt } });
-          else controller.notify({ code: 'no_in_doubt', id }, 'warn');
-          return;
-        case 'l':
-          controller.clearNotice();
-          dispatch({ type: 'openLog', id });
-          return;
-      }
-    },
-    [controller, dispatch, uiRef, requestQuit, onForceQuit, logPageSize, m],
+  const actions = useMemo<AppActions>(
+    () => ({ controller, dispatch, ui: () => uiRef.current, requestQuit, forceQuit: () => onForceQuit?.() }),
+    [controller, dispatch, uiRef, requestQuit, onForceQuit],
   );
-  // Ink hands a run of plain characters that arrive together (fast typing, a paste, tmux
-  // send-keys "j Enter") to the handler as one string: take them one key at a time.
-  const onInput = useCallback(
-    (input: string, key: Key) => {
-      if (input.length <= 1 || key.ctrl || key.meta || input.includes('\u001B')) return onKey(input, key);
-      for (const ch of input) {
-        const code = ch.codePointAt(0)!;
-        const single: Key = { ...key, return: ch === '\r' || ch === '\n', ctrl: code < 32 && ch !== '\r' && ch !== '\n', shift: /[A-Z]/.test(ch) };
-        onKey(single.ctrl ? String.fromCharCode(code + 96) : single.return ? '' : ch, single);
-      }
-    },
-    [onKey],
-  );
-  useInput(onInput, { isActive: Boolean(isRawModeSupported) });
 
   // ---- layout ---------------------------------------------------------------------------
   const keys = m.keys;
@@ -232,12 +189,23 @@ export function App({ controller, dbLabel, quitSignal, onForceQuit, onExit }: Ap
   let fixedHints = [keys.help, keys.quit];
   let body: ReactNode;
 
-  const onCampaign = (ui.screen === 'detail' || ui.screen === 'log') && selected !== null;
+  // A screen listens to keys only while it is in front: no dialog over it, not quitting.
+  const front = !ui.dialog && !ui.quitting;
+  const onCampaign = ui.screen !== 'list' && selected !== null;
   if (onCampaign) {
     const c = selected.campaign;
+    // TODO(printable): campaign names and addresses through src/core/printable.ts once it lands.
+    const heading =
+      ui.screen === 'log'
+        ? t(m.logTitle, { id: c.id, name: c.name })
+        : ui.screen === 'failed'
+          ? t(m.failedTitle, { id: c.id, name: c.name })
+          : ui.screen === 'history' && ui.history
+            ? t(m.historyTitle, { email: ui.history.email })
+            : `aremko-mail › #${c.id} ${c.name}`;
     title = (
       <Text wrap="truncate-end" bold>
-        {ui.screen === 'log' ? t(m.logTitle, { id: c.id, name: c.name }) : `aremko-mail › #${c.id} ${c.name}`}
+        {heading}
       </Text>
     );
     right = <Tinted tone={statusTone(c.status)}>{m.campaignStatus[c.status]}</Tinted>;
@@ -252,36 +220,52 @@ export function App({ controller, dbLabel, quitSignal, onForceQuit, onExit }: Ap
     hints = [];
     fixedHints = [];
   } else if (onCampaign && ui.screen === 'detail') {
-    body = <CampaignDetail s={selected} snap={snap} height={bodyHeight} width={columns} now={now} />;
-    hints = [keys.start, keys.pause, keys.cancel, keys.resolve, keys.log];
+    body = <CampaignDetail s={selected} snap={snap} height={bodyHeight} width={columns} now={now} isActive={front} />;
+    hints = [keys.start, keys.pause, keys.cancel, keys.resolve, keys.failed, keys.log];
     fixedHints = [keys.help, keys.back];
-  } else if (onCampaign) {
-    body = <LogView campaign={selected.campaign} snap={snap} top={ui.logTop} height={bodyHeight} now={now} />;
+  } else if (onCampaign && ui.screen === 'log') {
+    body = <LogView campaign={selected.campaign} snap={snap} top={ui.logTop} height={bodyHeight} now={now} isActive={front} />;
     hints = [keys.scroll, keys.ends];
     fixedHints = [keys.help, keys.back];
+  } else if (onCampaign && ui.screen === 'failed') {
+    body = (
+      <FailedList campaign={selected.campaign} snap={snap} state={ui.failed} height={bodyHeight} width={columns} now={now} isActive={front} />
+    );
+    hints = ui.failed.filtering ? [] : [keys.move, keys.history, keys.filter, keys.resolveOne];
+    fixedHints = ui.failed.filtering ? [] : [keys.help, keys.back];
+  } else if (onCampaign && ui.screen === 'history' && ui.history) {
+    body = (
+      <HistoryView campaign={selected.campaign} snap={snap} state={ui.history} height={bodyHeight} width={columns} now={now} isActive={front} />
+    );
+    hints = [keys.scroll, keys.resolveOne];
+    fixedHints = [keys.help, keys.back];
   } else {
-    body = <CampaignList snap={snap} selectedId={ui.selectedId} height={bodyHeight} width={columns} now={now} />;
+    body = <CampaignList snap={snap} selectedId={ui.selectedId} height={bodyHeight} width={columns} now={now} isActive={front} />;
   }
 
   return (
-    <Box flexDirection="column" height={height} width={columns} overflow="hidden">
-      <SplitLine left={title} right={right} />
-      <Box flexDirection="column" height={bodyHeight} flexShrink={0} overflow="hidden">
-        {body}
+    <AppActionsContext.Provider value={actions}>
+      <GlobalKeys />
+      <Box flexDirection="column" height={height} width={columns} overflow="hidden">
+        <SplitLine left={title} right={right} />
+        <Box flexDirection="column" height={bodyHeight} flexShrink={0} overflow="hidden">
+          {body}
+        </Box>
+        {noticeLines.map((line, i) => (
+          <Row key={`n${i}`}>
+            <Line tone={notice?.tone ?? 'plain'}>{line}</Line>
+          </Row>
+        ))}
+        <SplitLine
+          left={
+            <Text wrap="truncate-end" color={theme.color('muted')}>
+              {hints.join('  ')}
+            </Text>
+          }
+          right={<Text color={theme.color('muted')}>{fixedHints.join('  ')}</Text>}
+        />
       </Box>
-      {noticeLines.map((line, i) => (
-        <Row key={`n${i}`}>
-          <Line tone={notice?.tone ?? 'plain'}>{line}</Line>
-        </Row>
-      ))}
-      <SplitLine
-        left={
-          <Text wrap="truncate-end" color={theme.color('muted')}>
-            {hints.join('  ')}
-          </Text>
-        }
-        right={<Text color={theme.color('muted')}>{fixedHints.join('  ')}</Text>}
-      />
-    </Box>
+      <KeysReady />
+    </AppActionsContext.Provider>
   );
 }

@@ -4,14 +4,34 @@ import type { CampaignSummary } from '../../core/types.js';
 import type { Snapshot } from '../controller.js';
 import { senderOf, senderText } from '../describe.js';
 import { batchInfo, estimateFinish } from '../eta.js';
+import { useCampaignKeys } from '../hooks/use-campaign-keys.js';
 import { t } from '../i18n.js';
 import { useUi } from '../ui-context.js';
 import { Line, Row } from './Line.js';
 import { LogLines } from './LogLines.js';
+import { BatchLine, pictureLines, SparkLine, sparkLabel } from './Pictures.js';
 import { doneFraction, ProgressBar } from './ProgressBar.js';
 
-export function CampaignDetail({ s, snap, height, width, now }: { s: CampaignSummary; snap: Snapshot; height: number; width: number; now: number }) {
+/** The log keeps at least this many lines before the pictures get any. */
+export const MIN_LOG_LINES_WITH_PICTURES = 5;
+
+export function CampaignDetail({
+  s,
+  snap,
+  height,
+  width,
+  now,
+  isActive,
+}: {
+  s: CampaignSummary;
+  snap: Snapshot;
+  height: number;
+  width: number;
+  now: number;
+  isActive: boolean;
+}) {
   const { m, fmt, theme } = useUi();
+  useCampaignKeys({ isActive, failedList: true });
   const c = s.campaign;
   const n = s.counts;
   const tz = c.timeZone;
@@ -155,7 +175,22 @@ export function CampaignDetail({ s, snap, height, width, now }: { s: CampaignSum
       .slice(0, room)
       .map((l) => l.key),
   );
-  const shown = lines.filter((l) => keep.has(l.key));
+  let shown = lines.filter((l) => keep.has(l.key));
+
+  // The pictures come last in priority: only with every line above and a log of a few lines left.
+  const pictures = snap.pictures?.campaignId === c.id ? snap.pictures : null;
+  const which = pictures
+    ? pictureLines(pictures, width, { spark: sparkLabel(pictures, m, (x) => fmt.num(x)), batches: `${m.pics.batches}:` })
+    : [];
+  if (pictures && which.length > 0 && shown.length === lines.length && height - shown.length - which.length >= MIN_LOG_LINES_WITH_PICTURES) {
+    const picLines = which.map((w) => ({
+      prio: 9,
+      key: `pic-${w}`,
+      el: w === 'spark' ? <SparkLine p={pictures} width={width} /> : <BatchLine p={pictures} width={width} />,
+    }));
+    // Above the log's rule, below what the campaign is doing.
+    shown = [...shown.slice(0, -1), ...picLines, shown[shown.length - 1]!];
+  }
   const tailHeight = Math.max(0, height - shown.length);
   const tail = snap.watchedId === c.id && tailHeight > 0 ? snap.log.slice(Math.max(0, snap.log.length - tailHeight)) : [];
 

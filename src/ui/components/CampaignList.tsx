@@ -2,6 +2,7 @@ import { Box, Text } from 'ink';
 import type { CampaignSummary } from '../../core/types.js';
 import type { Snapshot } from '../controller.js';
 import { nextText } from '../describe.js';
+import { useCampaignKeys } from '../hooks/use-campaign-keys.js';
 import { t } from '../i18n.js';
 import { statusTone } from '../theme.js';
 import { useUi } from '../ui-context.js';
@@ -24,14 +25,17 @@ export function CampaignList({
   height,
   width,
   now,
+  isActive,
 }: {
   snap: Snapshot;
   selectedId: number | null;
   height: number;
   width: number;
   now: number;
+  isActive: boolean;
 }) {
   const { m } = useUi();
+  useCampaignKeys({ isActive });
   if (!snap.loaded) return <Line>{m.loading}</Line>;
   if (snap.campaigns.length === 0)
     return (
@@ -69,6 +73,7 @@ function CampaignRow({ s, snap, selected, width, now }: { s: CampaignSummary; sn
   const n = s.counts;
   const barWidth = Math.max(8, Math.min(30, Math.floor(width / 5)));
   const statusWord = m.campaignStatus[c.status];
+  // TODO(printable): the campaign name through src/core/printable.ts once it lands.
   const details = [
     t(m.sentOfTotal, { sent: fmt.num(n.sent), total: fmt.num(n.total) }),
     t(m.failedN, { n: fmt.num(n.failed) }),

@@ -8,11 +8,13 @@ import { initialUiState, type UiAction, type UiState, uiReducer } from '../state
 export function useUiState(initial: UiState = initialUiState) {
   const [state, dispatchReact] = useReducer(uiReducer, initial);
   const ref = useRef<UiState>(state);
-  const dispatch = useCallback((action: UiAction) => {
+  /** Returns whether the state changed. */
+  const dispatch = useCallback((action: UiAction): boolean => {
     const next = uiReducer(ref.current, action);
-    if (next === ref.current) return;
+    if (next === ref.current) return false;
     ref.current = next;
     dispatchReact(action);
+    return true;
   }, []);
   return { state, ref, dispatch };
 }

@@ -11,19 +11,22 @@
 import { EventEmitter } from 'node:events';
 import { writeSync } from 'node:fs';
 import { relative } from 'node:path';
-import { fail } from '../cli/context.js';
+import { fail } from './context.js';
 import { resolveDbLocation } from '../core/config.js';
+import { loadDkim } from '../core/dkim.js';
 import type { Store } from '../core/store.js';
 import { openStore } from '../core/store/open.js';
 import { parseTransportUrl } from '../core/transport/index.js';
-import { TuiController } from './controller.js';
-import { detectLang, intlLocale } from './i18n.js';
-import { noColorFromEnv } from './theme.js';
+import { TuiController } from '../ui/controller.js';
+import { detectLang, intlLocale } from '../ui/i18n.js';
+import { asciiFromEnv, noColorFromEnv } from '../ui/theme.js';
 
 export interface TuiArgs {
   db?: string;
   transport?: string;
   lang?: string;
+  'dkim-key'?: string;
+  'dkim-selector'?: string;
 }
 
 const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[2J\x1b[H';
@@ -32,7 +35,10 @@ const LEAVE_ALT_SCREEN = '\x1b[?25h\x1b[?1049l';
 export async function runTui(a: TuiArgs): Promise<void> {
   let store: Store | undefined;
   let transportUrl: string | null;
+  let dkim: ReturnType<typeof loadDkim>;
   try {
+    // Read once at start: a bad key file is a usage error now, not at the first send.
+    dkim = loadDkim({ dkimKey: a['dkim-key'], dkimSelector: a['dkim-selector'] });
     store = await openStore(resolveDbLocation(a.db));
     transportUrl = a.transport || process.env.AREMKO_MAIL_TRANSPORT || null;
     // A malformed URL is a usage error now, not a surprise at the first `s`.
@@ -53,12 +59,12 @@ export async function runTui(a: TuiArgs): Promise<void> {
   const [{ render }, { createElement }, { App }, { UiContext, makeUiContext }] = await Promise.all([
     import('ink'),
     import('react'),
-    import('./components/App.js'),
-    import('./ui-context.js'),
+    import('../ui/components/App.js'),
+    import('../ui/ui-context.js'),
   ]);
 
   const lang = detectLang(a.lang);
-  const controller = new TuiController({ store, transportUrl });
+  const controller = new TuiController({ store, transportUrl, engineOptions: { dkim } });
   const stdout = process.stdout;
   const stdin = process.stdin;
 
@@ -123,7 +129,7 @@ export async function runTui(a: TuiArgs): Promise<void> {
     instance = render(
       createElement(
         UiContext.Provider,
-        { value: makeUiContext(lang, intlLocale(lang), noColorFromEnv()) },
+        { value: makeUiContext(lang, intlLocale(lang), noColorFromEnv(), asciiFromEnv()) },
         createElement(App, { controller, dbLabel, quitSignal, onForceQuit: () => forceQuit(130) }),
       ),
       // Not `incrementalRendering`: in Ink 6.8 it lands every changed line one row too low when
