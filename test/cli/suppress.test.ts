@@ -89,6 +89,32 @@ describe('aremko-mail suppress', () => {
     expect(await listed()).toEqual([]);
   });
 
+  it('puts all 1,000 opted-out addresses of a CRLF-header, LF-rows file on the list (it added 1)', async () => {
+    const file = join(tmp.dir, 'bajas.csv');
+    writeFileSync(file, 'email,nombre\r\n' + Array.from({ length: 1000 }, (_, i) => `n${i}@x.test,N${i}\n`).join(''));
+    const r = await cli('suppress', 'import', file, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ added: 1000, duplicates: 0, invalid: [] });
+    const list = await listed();
+    expect(list).toHaveLength(1000);
+    expect(list.every((s) => /^n\d+@x\.test$/.test(s.email))).toBe(true);
+  });
+
+  it('reads standard input with -, and takes --encoding', async () => {
+    const r = await runCli(['--db', tmp.db, 'suppress', 'import', '-', '--reason', 'unsubscribed'], { input: 'uno@x.test\rdos@x.test\r' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('added 2 addresses to the suppression list, 0 duplicates skipped, 0 invalid lines skipped (standard input: UTF-8, one address per line)\n');
+    expect((await listed()).map((s) => s.email)).toEqual(['dos@x.test', 'uno@x.test']);
+
+    // "é" sent as UTF-8 (two bytes), read as told: two Windows-1252 characters.
+    const forced = await runCli(['--db', tmp.db, 'suppress', 'import', '-', '--encoding', 'windows-1252', '--json'], {
+      input: 'email,nota\ntres@x.test,é\n',
+    });
+    expect(JSON.parse(forced.stdout)).toEqual({ added: 1, duplicates: 0, invalid: [] });
+    const unknown = await runCli(['--db', tmp.db, 'suppress', 'import', '-', '--encoding', 'ascii'], { input: 'x@y.test\n' });
+    expect(unknown.code).toBe(2);
+  });
+
   it('suppresses pending recipients, and imports listed addresses as suppressed', async () => {
     const html = join(tmp.dir, 'mail.html');
     writeFileSync(html, '<p>Hola</p>');

@@ -2,7 +2,8 @@ import type { CommandModule } from 'yargs';
 import { addressProblem } from '../../core/campaigns.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, now, printJson, withJson, withStore } from '../context.js';
-import { describeFormat, FILE_RULES, invalidLines, plural } from './import.js';
+import type { FileEncoding } from '../../core/encoding.js';
+import { addressInput, describeFormat, FILE_RULES, fileOptions, invalidLines, plural } from './import.js';
 
 const countAddresses = (n: number) => plural(n, 'address', 'addresses');
 
@@ -84,16 +85,16 @@ interface ImportArgs extends GlobalArgs {
   file: string;
   reason: string;
   'email-column'?: string;
+  encoding?: FileEncoding;
 }
 
 const importFile: CommandModule<GlobalArgs, ImportArgs> = {
   command: 'import <file>',
   describe: 'put every address of a file on the suppression list',
   builder: (y) =>
-    withJson(y)
-      .positional('file', { type: 'string', describe: 'CSV with an address column, or one address per line' })
+    fileOptions(withJson(y))
+      .positional('file', { type: 'string', describe: 'CSV with an address column, or one address per line; - for standard input' })
       .option('reason', { type: 'string', default: 'manual', describe: 'why, kept with each address' })
-      .option('email-column', { type: 'string', describe: 'name of the address column, if it is not email, correo, e-mail or mail' })
       .example('$0 suppress import bajas.txt --reason unsubscribed', 'a list of unsubscribed addresses, one per line')
       .epilogue(
         FILE_RULES +
@@ -110,12 +111,18 @@ const importFile: CommandModule<GlobalArgs, ImportArgs> = {
     withStore(a, async (store) => {
       const reason = requireReason(a.reason);
       const { importSuppressions } = await import('../../core/import.js');
-      const report = await importSuppressions(store, a.file, { reason, emailColumn: a['email-column'], now: now() });
+      const input = addressInput(a.file);
+      const report = await importSuppressions(store, input, {
+        reason,
+        emailColumn: a['email-column'],
+        encoding: a.encoding,
+        now: now(),
+      });
       const { added, duplicates, invalid } = report;
       if (a.json) return printJson({ added, duplicates, invalid });
       process.stdout.write(
         `added ${countAddresses(added)} to the suppression list, ${plural(duplicates, 'duplicate')} skipped, ` +
-          `${plural(invalid.length, 'invalid line')} skipped (${describeFormat(a.file, report.format)})\n` +
+          `${plural(invalid.length, 'invalid line')} skipped (${describeFormat(input, report.format)})\n` +
           invalidLines(invalid),
       );
     }),
