@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { IsEmailOptions } from 'validator/lib/isEmail.js';
+import { checkCount, checkDuration, checkRate, LIMITS } from './duration.js';
 import type { Store } from './store.js';
 import type { Campaign, CampaignSettings, CampaignStatus } from './types.js';
 import { UserError } from './types.js';
@@ -43,8 +44,11 @@ export async function validateSettings(s: CampaignSettings): Promise<void> {
   if (from.length !== 1 || !isValidAddress(from[0]!.address)) throw usage(`--from: "${s.from}" is not an email address`);
   if (s.replyTo !== null && !isValidAddress(s.replyTo.replace(/^.*<|>.*$/g, '')))
     throw usage(`--reply-to: "${s.replyTo}" is not an email address`);
-  if (!Number.isInteger(s.batchSize) || s.batchSize < 1) throw usage(`--batch-size: must be a whole number ≥ 1`);
-  if (!Number.isInteger(s.maxAttempts) || s.maxAttempts < 1) throw usage(`--max-attempts: must be a whole number ≥ 1`);
+  checkCount(s.batchSize, '--batch-size', LIMITS.batchSize);
+  checkCount(s.maxAttempts, '--max-attempts', LIMITS.maxAttempts);
+  checkDuration(s.intervalSeconds, '--interval', LIMITS.interval);
+  checkDuration(s.retryDelaySeconds, '--retry-delay', LIMITS.retryDelay);
+  if (s.rate !== null) checkRate(s.rate);
   if (s.window && !s.timeZone) throw usage('--window needs --tz (an IANA zone such as America/Santiago)');
   if (s.timeZone && !IANAZone.isValidZone(s.timeZone)) throw usage(`--tz: "${s.timeZone}" is not an IANA time zone`);
   if (s.unsubscribe !== null) {

@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { createCampaign, requireCampaign } from '../../core/campaigns.js';
-import { formatDuration, formatRate, parseDuration, parseRate, parseWindow } from '../../core/duration.js';
+import {
+  describeCountRange,
+  describeDurationRange,
+  formatDuration,
+  formatRate,
+  LIMITS,
+  parseCountFlag,
+  parseDurationFlag,
+  parseRate,
+  parseWindow,
+} from '../../core/duration.js';
 import { statusJson } from '../../core/status.js';
 import type { Campaign, CampaignSettings } from '../../core/types.js';
 import { UserError } from '../../core/types.js';
@@ -42,13 +52,13 @@ interface CreateArgs extends GlobalArgs {
   html: string;
   text?: string;
   'reply-to'?: string;
-  'batch-size': number;
+  'batch-size': string;
   interval: string;
   rate?: string;
   window?: string;
   tz?: string;
   unsubscribe?: string;
-  'max-attempts': number;
+  'max-attempts': string;
   'retry-delay': string;
 }
 
@@ -63,14 +73,31 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       .option('html', { type: 'string', demandOption: true, describe: 'file with the html template' })
       .option('text', { type: 'string', describe: 'file with the text template (default: made from the html)' })
       .option('reply-to', { type: 'string', describe: 'Reply-To address' })
-      .option('batch-size', { type: 'number', default: 50, describe: 'recipients per batch' })
-      .option('interval', { type: 'string', default: '12m', describe: 'pause between batches (90s, 12m, 1h, or seconds)' })
-      .option('rate', { type: 'string', describe: 'at most n messages per s|m|h|d, e.g. 200/h' })
+      .option('batch-size', { type: 'string', default: '50', describe: `recipients per batch (${describeCountRange(LIMITS.batchSize)})` })
+      .option('interval', {
+        type: 'string',
+        default: '12m',
+        describe: `pause between batches: 90s, 12m, 1h, 2d or seconds (${describeDurationRange(LIMITS.interval)})`,
+      })
+      .option('rate', { type: 'string', describe: `at most n messages per s|m|h|d, e.g. 200/h (n ${describeCountRange(LIMITS.rateCount)})` })
       .option('window', { type: 'string', describe: 'send only between HH:MM-HH:MM (needs --tz)' })
       .option('tz', { type: 'string', describe: 'IANA time zone of --window, e.g. America/Santiago' })
       .option('unsubscribe', { type: 'string', describe: 'https URL or mailto: for List-Unsubscribe; {{email}} is replaced' })
-      .option('max-attempts', { type: 'number', default: 5, describe: 'attempts before a temporary failure becomes failed' })
-      .option('retry-delay', { type: 'string', default: '1m', describe: 'first retry delay, doubled at each attempt' }) as any,
+      .option('max-attempts', {
+        type: 'string',
+        default: '5',
+        describe: `attempts before a temporary failure becomes failed (${describeCountRange(LIMITS.maxAttempts)})`,
+      })
+      .option('retry-delay', {
+        type: 'string',
+        default: '1m',
+        describe: `first retry delay, doubled at each attempt (${describeDurationRange(LIMITS.retryDelay)})`,
+      })
+      .epilogue(
+        'A value out of its range is refused (exit 2) naming the flag, before anything is stored. ' +
+          'Templates: subject, html and text are Handlebars over the recipient\'s fields; partials, ' +
+          'unknown helpers and templates over their size limit are refused here, naming the template.',
+      ) as any,
   handler: (a) =>
     withStore(a, async (store) => {
       const settings: CampaignSettings = {
@@ -80,14 +107,14 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
         replyTo: a['reply-to'] ?? null,
         html: readTemplate(a.html, '--html'),
         text: a.text ? readTemplate(a.text, '--text') : null,
-        batchSize: a['batch-size'],
-        intervalSeconds: parseDuration(a.interval, '--interval'),
+        batchSize: parseCountFlag(a['batch-size'], '--batch-size', LIMITS.batchSize),
+        intervalSeconds: parseDurationFlag(a.interval, '--interval', LIMITS.interval),
         rate: a.rate ? parseRate(a.rate) : null,
         window: a.window ? parseWindow(a.window) : null,
         timeZone: a.tz ?? null,
         unsubscribe: a.unsubscribe ?? null,
-        maxAttempts: a['max-attempts'],
-        retryDelaySeconds: parseDuration(a['retry-delay'], '--retry-delay'),
+        maxAttempts: parseCountFlag(a['max-attempts'], '--max-attempts', LIMITS.maxAttempts),
+        retryDelaySeconds: parseDurationFlag(a['retry-delay'], '--retry-delay', LIMITS.retryDelay),
       };
       const c = await createCampaign(store, settings, now());
       if (a.json) printJson(campaignJson(c));
