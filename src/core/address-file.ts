@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { ADDRESS_COLUMNS, addressProblem } from './campaigns.js';
 import { type FileEncoding, notCsv, StreamingDecoder } from './encoding.js';
-import { printable } from './printable.js';
+import { printable, quoted } from './printable.js';
 import { ConfigError, UserError } from './types.js';
 
 export type { FileEncoding } from './encoding.js';
@@ -175,8 +175,6 @@ interface AddressColumn {
   /** No header: the first line is already an address. */
   plainList: boolean;
 }
-
-const quoted = (name: string) => JSON.stringify(printable(name));
 
 function findAddressColumn(name: string, header: ParsedRecord, options: OpenOptions): AddressColumn {
   const columns = header.values.map(normaliseName);

@@ -15,7 +15,6 @@ import iconv from 'iconv-lite';
 import { UserError } from './types.js';
 
 export type FileEncoding = 'utf-8' | 'windows-1252';
-export const FILE_ENCODINGS: readonly FileEncoding[] = ['utf-8', 'windows-1252'];
 
 /** Lines named in a refusal; one more is looked for to say "and more". */
 const LINES_NAMED = 5;

@@ -34,7 +34,12 @@ export function printable(text: string, options: PrintableOptions = {}): string 
   return text.replace(UNSAFE, (ch) => (keep.includes(ch) ? ch : escape(ch)));
 }
 
-/** Whether `text` holds a character that `printable` would escape (none kept). */
-export function hasUnsafeCharacters(text: string): boolean {
-  return ANY_UNSAFE.test(text);
+/** The first character of `text` that `printable` would escape, or null. */
+export function firstUnsafeCharacter(text: string): string | null {
+  return ANY_UNSAFE.exec(text)?.[0] ?? null;
+}
+
+/** `text` in double quotes for a message, made printable: `"Aremko \x1b[31m"`. */
+export function quoted(text: string): string {
+  return `"${printable(text)}"`;
 }

@@ -22,8 +22,12 @@ afterEach(() => tmp.cleanup());
 const create = (...extra: string[]) =>
   cli('campaign', 'create', '--name', 'Verano', '--subject', 'Hola {{nombre}}', '--from', 'Aremko <hola@aremko.cl>', '--html', html, ...extra);
 
-/** Runs each case, a few at a time (each is a process of its own). */
+/**
+ * Runs each case, a few at a time (each is a process of its own). The database is created first:
+ * processes racing to create a new database can collide in its migrations (reported to the lead).
+ */
 async function eachCase<T>(cases: T[], check: (c: T) => Promise<void>) {
+  expect((await cli('campaign', 'list')).code).toBe(0);
   for (let i = 0; i < cases.length; i += 4) await Promise.all(cases.slice(i, i + 4).map(check));
 }
 
@@ -67,6 +71,11 @@ describe('campaign create: durations and counts out of range', () => {
     expect(await stored()).toEqual([]);
   });
 
+  it('refuses a flag given twice', async () => {
+    expectRefusal(await create('--batch-size', '5', '--batch-size', '6'), '--batch-size is given 2 times; give it once');
+    expectRefusal(await create('--from', 'otro@aremko.cl'), '--from is given 2 times; give it once');
+  });
+
   it('takes the edges of each range', async () => {
     const r = await create('--interval', '30d', '--retry-delay', '1d', '--batch-size', '100000', '--max-attempts', '20', '--rate', '1000000/d', '--json');
     expect(r.stderr).toBe('');
@@ -86,5 +95,79 @@ describe('campaign create: durations and counts out of range', () => {
     expect(r.code).toBe(0);
     const help = r.stdout.replace(/\s+/g, ' ');
     for (const text of ['recipients per batch (1 to 100000)', '(0s to 30d)', '(1 to 20)', '(1s to 1d)', '(n 1 to 1000000)']) expect(help).toContain(text);
+  });
+});
+
+describe('campaign create: templates that cannot render (issue 8 item 3)', () => {
+  const template = (name: string, content: string) => {
+    const path = join(tmp.dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('refuses a partial, an unknown helper, a missing block helper and an oversized template, naming the template', async () => {
+    const cases: [string[], string][] = [
+      [['--html', template('partial.html', '<p>Hola</p>\n{{> firma}}')], 'html template: line 2: "{{> firma}}" is a partial; partials are not supported'],
+      [['--html', template('helper.html', '<p>{{nohelper nombre}}</p>')], 'html template: line 1: "{{nohelper nombre}}" calls an unknown helper "nohelper"'],
+      [['--html', html, '--text', template('block.txt', 'x\n{{#repeat 3}}hola{{/repeat}}')], 'text template: line 2: '],
+      [['--html', html, '--subject', 'Hola {{upper nombre}}'], 'subject template: line 1: "{{upper nombre}}" calls an unknown helper "upper"'],
+      [['--html', template('big.html', '<p>{{nombre}}</p>'.repeat(400_000))], 'html template: it is 6800000 bytes (6.5 MiB); at most 524288 (512 KiB)'],
+      [['--html', html, '--subject', 'x'.repeat(2000)], 'subject template: it is 2000 bytes'],
+    ];
+    await eachCase(cases, async ([args, message]) => {
+      const subject = args.includes('--subject') ? [] : ['--subject', 'Hola {{nombre}}'];
+      const r = await cli('campaign', 'create', '--name', 'Verano', ...subject, '--from', 'hola@aremko.cl', ...args);
+      expectRefusal(r, message);
+    });
+    expect(await stored()).toEqual([]);
+  });
+});
+
+describe('campaign create: address flags (issue 8 item 4)', () => {
+  it('refuses a --from or --reply-to that would add a header, or is not exactly one address; nothing is stored', async () => {
+    const cases: [string, string, string][] = [
+      ['--from', 'Aremko <hola@aremko.cl>\r\nBcc: victim@evil.test', '--from: "Aremko <hola@aremko.cl>\\x0d\\x0aBcc: victim@evil.test" contains a control character (\\x0d)'],
+      ['--from', 'Aremko <hola@aremko.cl>\nBcc: victim@evil.test', '--from: '],
+      ['--from', 'hola@aremko.cl, otro@aremko.cl', '--from: "hola@aremko.cl, otro@aremko.cl" is not one email address'],
+      ['--from', 'Aremko, Spa <hola@aremko.cl>', 'put the name in double quotes'],
+      ['--from', 'Aremko <hola@aremko.cl> extra', 'is not one email address'],
+      ['--from', '', '--from: "" is empty'],
+      ['--reply-to', 'reservas@aremko.cl\r\nBcc: victim@evil.test', '--reply-to: "reservas@aremko.cl\\x0d\\x0aBcc: victim@evil.test" contains a control character'],
+      ['--reply-to', 'Reservas <reservas@aremko>', '--reply-to: "Reservas <reservas@aremko>" is not one email address'],
+      ['--unsubscribe', 'mailto:baja@aremko.cl\u001b[2J', '--unsubscribe: "mailto:baja@aremko.cl\\x1b[2J" must be'],
+    ];
+    await eachCase(cases, async ([flag, value, message]) => {
+      const args = ['campaign', 'create', '--name', 'Verano', '--subject', 'Hola', '--html', html];
+      const r = await cli(...args, ...(flag === '--from' ? [] : ['--from', 'hola@aremko.cl']), flag, value);
+      expectRefusal(r, message);
+    });
+    expect(await stored()).toEqual([]);
+  });
+
+  it('takes a display name, a quoted name, a quoted local part and an IDN domain', async () => {
+    for (const [from, replyTo] of [
+      ['"Aremko, Spa" <hola@aremko.cl>', 'José Muñoz <jose@ñandú.cl>'],
+      ['"john doe"@x.test', '<reservas@aremko.cl>'],
+    ]) {
+      const r = await cli('campaign', 'create', '--name', 'V', '--subject', 'Hola', '--html', html, '--from', from!, '--reply-to', replyTo!, '--json');
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toMatchObject({ from, reply_to: replyTo });
+    }
+  });
+});
+
+describe('campaign list and show: control characters shown harmlessly', () => {
+  it('prints a name and a subject carrying terminal escapes as \\x1b', async () => {
+    const name = 'Verano \u001b[2J\u001b]0;pwned\u0007 \u202eodnum';
+    const r = await cli('campaign', 'create', '--name', name, '--subject', 'Hola \u001b[31m{{nombre}}', '--from', 'hola@aremko.cl', '--html', html);
+    expect(r.code).toBe(0);
+    const list = await cli('campaign', 'list');
+    expect(list.stdout).toContain('Verano \\x1b[2J\\x1b]0;pwned\\x07 \\u{202e}odnum');
+    const show = await cli('campaign', 'show', '1');
+    expect(show.stdout).toContain('campaign 1: Verano \\x1b[2J\\x1b]0;pwned\\x07 \\u{202e}odnum (draft)');
+    expect(show.stdout).toContain('subject:     Hola \\x1b[31m{{nombre}}');
+    for (const out of [list.stdout, show.stdout]) expect(out.replaceAll('\n', '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    // JSON keeps the text as stored (JSON escapes control characters itself).
+    expect(JSON.parse((await cli('campaign', 'show', '1', '--json')).stdout).name).toBe(name);
   });
 });

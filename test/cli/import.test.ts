@@ -221,6 +221,15 @@ describe('aremko-mail import', () => {
     expect(unknown.stderr).toMatch(/encoding.*latin9/);
   });
 
+  it('imports a quoted local part and an IDN domain as valid addresses', async () => {
+    const file = join(tmp.dir, 'special.csv');
+    writeFileSync(file, 'email,nombre\n' + '"""john doe""@x.test",John\n' + 'ana@ñandú.cl,Ana\n');
+    const r = await cli('import', '1', file, '--json');
+    expect(JSON.parse(r.stdout)).toEqual({ imported: 2, duplicates: 0, suppressed: 0, invalid: [] });
+    const john = await cli('preview', '1', '--email', '"john doe"@x.test', '--json');
+    expect(JSON.parse(john.stdout)).toMatchObject({ to: '"john doe"@x.test', html: '<p>Hola John</p>' });
+  });
+
   it('refuses duplicate header names, naming them and the line; nothing imported', async () => {
     const file = join(tmp.dir, 'dup.csv');
     writeFileSync(file, 'email,nombre,Nombre\nana@x.test,Ana,ANA\n');

@@ -52,6 +52,17 @@ describe('aremko-mail suppress', () => {
     expect(await listed()).toEqual([]);
   });
 
+  it('refuses an address carrying CR/LF or escapes, shown harmlessly; a reason with escapes is listed harmlessly', async () => {
+    const r = await cli('suppress', 'add', 'ok@example.cl', 'ana@example.cl\r\nBcc: x@evil.test');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'aremko-mail: not an email address: "ana@example.cl\\x0d\\x0aBcc: x@evil.test" (not a valid address); nothing was added\n',
+    );
+    expect(await listed()).toEqual([]);
+    expect((await cli('suppress', 'add', 'ok@example.cl', '--reason', 'queja \u001b[2J')).code).toBe(0);
+    expect((await cli('suppress', 'list')).stdout).toMatch(/^ok@example\.cl {2}\S+ {2}queja \\x1b\[2J\n$/);
+  });
+
   it('says when the list is empty', async () => {
     expect((await cli('suppress', 'list')).stdout).toBe('the suppression list is empty\n');
   });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { createCampaign, requireCampaign } from '../../core/campaigns.js';
+import { printable } from '../../core/printable.js';
 import {
   describeCountRange,
   describeDurationRange,
@@ -16,6 +17,7 @@ import { statusJson } from '../../core/status.js';
 import type { Campaign, CampaignSettings } from '../../core/types.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
+import { singleValued } from './import.js';
 
 function readTemplate(path: string, flag: string): string {
   try {
@@ -66,7 +68,10 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
   command: 'create',
   describe: 'create a draft campaign',
   builder: (y) =>
-    withJson(y)
+    singleValued(withJson(y), [
+      'name', 'subject', 'from', 'html', 'text', 'reply-to', 'batch-size', 'interval', 'rate', 'window', 'tz',
+      'unsubscribe', 'max-attempts', 'retry-delay',
+    ])
       .option('name', { type: 'string', demandOption: true, describe: 'name shown in lists' })
       .option('subject', { type: 'string', demandOption: true, describe: 'subject template, e.g. "Hola {{nombre}}"' })
       .option('from', { type: 'string', demandOption: true, describe: 'sender, e.g. "Aremko Spa <hola@aremko.cl>"' })
@@ -134,7 +139,7 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
       for (const s of all) {
         const c = s.campaign;
         process.stdout.write(
-          `${String(c.id).padStart(4)}  ${c.status.padEnd(9)}  ${String(s.counts.sent).padStart(7)}/${String(s.counts.total).padEnd(7)}  ${c.name}\n`,
+          `${String(c.id).padStart(4)}  ${c.status.padEnd(9)}  ${String(s.counts.sent).padStart(7)}/${String(s.counts.total).padEnd(7)}  ${printable(c.name)}\n`,
         );
       }
     }),
@@ -149,15 +154,16 @@ const show: CommandModule<GlobalArgs, GlobalArgs & { id: number }> = {
       const c = await requireCampaign(store, parseId(a.id));
       const j = campaignJson(c);
       if (a.json) return printJson({ ...j, html: c.html, text: c.text });
+      // Stored text is shown harmlessly: campaigns stored before the checks at create may hold anything.
       const lines = [
-        `campaign ${c.id}: ${c.name} (${c.status})`,
-        `  from:        ${c.from}${c.replyTo ? `  (reply-to ${c.replyTo})` : ''}`,
-        `  subject:     ${c.subject}`,
+        `campaign ${c.id}: ${printable(c.name)} (${c.status})`,
+        `  from:        ${printable(c.from)}${c.replyTo ? `  (reply-to ${printable(c.replyTo)})` : ''}`,
+        `  subject:     ${printable(c.subject)}`,
         `  batches:     ${c.batchSize} every ${formatDuration(c.intervalSeconds)}`,
         `  rate:        ${j.rate ?? 'none'}`,
-        `  window:      ${j.window ? `${j.window} ${c.timeZone}` : 'any time'}`,
+        `  window:      ${j.window ? `${j.window} ${printable(c.timeZone ?? '')}` : 'any time'}`,
         `  retries:     up to ${c.maxAttempts} attempts, first after ${formatDuration(c.retryDelaySeconds)}, doubling`,
-        `  unsubscribe: ${c.unsubscribe ?? 'none'}`,
+        `  unsubscribe: ${c.unsubscribe === null ? 'none' : printable(c.unsubscribe)}`,
         `  text part:   ${c.text ? 'own template' : 'made from the html'}`,
         `  created:     ${j.created_at}`,
       ];

@@ -2,8 +2,9 @@ import { basename } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { AddressInput, FileFormat, InvalidLine } from '../../core/address-file.js';
 import { ADDRESS_COLUMNS } from '../../core/campaigns.js';
-import { FILE_ENCODINGS, type FileEncoding } from '../../core/encoding.js';
+import type { FileEncoding } from '../../core/encoding.js';
 import { printable } from '../../core/printable.js';
+import { UserError } from '../../core/types.js';
 import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
 
 /** Invalid lines shown in text output; --json lists them all. */
@@ -50,13 +51,30 @@ export const FILE_RULES =
   'and compared without regard to case; invalid ones are skipped and listed with their line number ' +
   '(the header is line 1; a field spanning lines counts them).';
 
+/**
+ * Refuses (exit 2) a flag given more than once: yargs would hand the command an array where it
+ * expects one value (`--from a --from b`), which no check further on expects.
+ */
+export function singleValued<T>(y: Argv<T>, flags: string[]): Argv<T> {
+  return y.check((argv) => {
+    for (const flag of flags) {
+      const value = (argv as Record<string, unknown>)[flag];
+      if (Array.isArray(value)) throw new UserError(`--${flag} is given ${value.length} times; give it once`, 2);
+    }
+    return true;
+  });
+}
+
+/** --encoding's choices (core/encoding.js is not loaded here: it brings iconv-lite along). */
+const ENCODINGS: readonly FileEncoding[] = ['utf-8', 'windows-1252'];
+
 /** The options `import` and `suppress import` share. */
 export function fileOptions<T>(y: Argv<T>) {
-  return y
+  return singleValued(y, ['email-column', 'encoding'])
     .option('email-column', { type: 'string', describe: 'name of the address column, if it is not email, correo, e-mail or mail' })
     .option('encoding', {
       type: 'string',
-      choices: FILE_ENCODINGS,
+      choices: ENCODINGS,
       describe: 'read the file in this encoding instead of detecting it',
     });
 }

@@ -1,9 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { addressProblem } from '../../core/campaigns.js';
+import { printable, quoted } from '../../core/printable.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, now, printJson, withJson, withStore } from '../context.js';
 import type { FileEncoding } from '../../core/encoding.js';
-import { addressInput, describeFormat, FILE_RULES, fileOptions, invalidLines, plural } from './import.js';
+import { addressInput, describeFormat, FILE_RULES, fileOptions, invalidLines, plural, singleValued } from './import.js';
 
 const countAddresses = (n: number) => plural(n, 'address', 'addresses');
 
@@ -22,7 +23,7 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
   command: 'add <addresses..>',
   describe: 'put addresses on the suppression list',
   builder: (y) =>
-    withJson(y)
+    singleValued(withJson(y), ['reason'])
       .positional('addresses', { type: 'string', array: true, describe: 'one or more email addresses' })
       .option('reason', { type: 'string', default: 'manual', describe: 'why, kept with each address (e.g. unsubscribed, complaint)' })
       .example('$0 suppress add juan@example.cl ana@example.cl --reason unsubscribed', 'two addresses that asked to be left out')
@@ -37,7 +38,7 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       const list = a.addresses.map((e) => String(e).trim());
       const bad = list.flatMap((e) => {
         const problem = addressProblem(e);
-        return problem ? [`"${e}" (${problem})`] : [];
+        return problem ? [`${quoted(e)} (${problem})`] : [];
       });
       if (bad.length > 0) throw new UserError(`not an email address: ${bad.join(', ')}; nothing was added`);
       const added = await store.addSuppressions(list, reason, now());
@@ -77,7 +78,8 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
       if (a.json) return printJson(all.map((s) => ({ email: s.email, reason: s.reason, created_at: new Date(s.createdAt).toISOString() })));
       if (all.length === 0) return void process.stdout.write('the suppression list is empty\n');
       const width = Math.max(...all.map((s) => s.email.length));
-      for (const s of all) process.stdout.write(`${s.email.padEnd(width)}  ${new Date(s.createdAt).toISOString()}  ${s.reason}\n`);
+      // Stored text, shown harmlessly: a reason is whatever --reason said.
+      for (const s of all) process.stdout.write(`${printable(s.email).padEnd(width)}  ${new Date(s.createdAt).toISOString()}  ${printable(s.reason)}\n`);
     }),
 };
 
@@ -92,7 +94,7 @@ const importFile: CommandModule<GlobalArgs, ImportArgs> = {
   command: 'import <file>',
   describe: 'put every address of a file on the suppression list',
   builder: (y) =>
-    fileOptions(withJson(y))
+    singleValued(fileOptions(withJson(y)), ['reason'])
       .positional('file', { type: 'string', describe: 'CSV with an address column, or one address per line; - for standard input' })
       .option('reason', { type: 'string', default: 'manual', describe: 'why, kept with each address' })
       .example('$0 suppress import bajas.txt --reason unsubscribed', 'a list of unsubscribed addresses, one per line')
