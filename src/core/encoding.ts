@@ -210,12 +210,15 @@ export class StreamingDecoder {
 
   private refuse(): UserError {
     const lines = listLines(this.badLines);
+    const are = this.badLines.length === 1 ? 'is' : 'are';
     if (this.forced)
-      return notCsv(this.name, this.badLines[0]!, `not UTF-8 (--encoding utf-8): ${lines}; is it Windows-1252 (--encoding windows-1252)?`);
+      return new UserError(
+        `${this.name}: ${lines} ${are} not UTF-8 (--encoding utf-8 was given); is the file Windows-1252 (--encoding windows-1252)? nothing was imported`,
+      );
     const utf8 = this.firstUtf8!;
     const evidence = utf8.bom ? 'the file starts with a UTF-8 byte order mark' : `line ${utf8.line} is UTF-8`;
     return new UserError(
-      `${this.name}: mixed encodings: ${evidence} but ${lines} ${this.badLines.length === 1 ? 'is' : 'are'} not; ` +
+      `${this.name}: mixed encodings: ${evidence} but ${lines} ${are} not; ` +
         'save the file as UTF-8, or choose how to read it with --encoding utf-8 or --encoding windows-1252; nothing was imported',
     );
   }

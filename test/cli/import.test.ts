@@ -208,7 +208,9 @@ describe('aremko-mail import', () => {
 
     const forcedUtf8 = await cli('import', '1', file, '--encoding', 'utf-8');
     expect(forcedUtf8.code).toBe(1);
-    expect(forcedUtf8.stderr).toContain(`${file}: line 3: not UTF-8 (--encoding utf-8): line 3;`);
+    expect(forcedUtf8.stderr).toBe(
+      `aremko-mail: ${file}: line 3 is not UTF-8 (--encoding utf-8 was given); is the file Windows-1252 (--encoding windows-1252)? nothing was imported\n`,
+    );
 
     const cp1252 = await cli('import', '1', file, '--encoding', 'windows-1252');
     expect(cp1252.code).toBe(0);
