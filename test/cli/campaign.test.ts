@@ -71,6 +71,11 @@ describe('campaign create: durations and counts out of range', () => {
     expect(await stored()).toEqual([]);
   });
 
+  it('refuses a --name over 200 characters', async () => {
+    const r = await cli('campaign', 'create', '--name', 'n'.repeat(201), '--subject', 'Hola', '--from', 'hola@aremko.cl', '--html', html);
+    expectRefusal(r, '--name: 201 characters; at most 200');
+  });
+
   it('refuses a flag given twice', async () => {
     expectRefusal(await create('--batch-size', '5', '--batch-size', '6'), '--batch-size is given 2 times; give it once');
     expectRefusal(await create('--from', 'otro@aremko.cl'), '--from is given 2 times; give it once');
