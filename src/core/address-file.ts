@@ -86,8 +86,8 @@ function notReadable(name: string, err: NodeJS.ErrnoException): ConfigError {
   return new ConfigError(`cannot read ${name}: ${why}`);
 }
 
-/** The file's bytes, decoded to UTF-8 text: Buffers, or strings after a switch to Windows-1252. */
-async function* decodedText(input: AddressInput, name: string, decoder: StreamingDecoder): AsyncGenerator<Buffer | string> {
+/** The file's bytes as UTF-8 bytes, whatever the encoding decided on the way. */
+async function* decodedText(input: AddressInput, name: string, decoder: StreamingDecoder): AsyncGenerator<Buffer> {
   const source = typeof input === 'string' ? createReadStream(input) : input.stream;
   let empty = true;
   try {
@@ -263,7 +263,7 @@ export async function openAddressFile(input: AddressInput, options: OpenOptions 
   const text = decodedText(input, name, decoder);
 
   // The header row decides the delimiter before any row is parsed.
-  const head: (Buffer | string)[] = [];
+  const head: Buffer[] = [];
   let headString = '';
   let header: string | null = null;
   try {

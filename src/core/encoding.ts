@@ -20,6 +20,10 @@ export type FileEncoding = 'utf-8' | 'windows-1252';
 const LINES_NAMED = 5;
 
 const BOM = [0xef, 0xbb, 0xbf] as const;
+const EMPTY = Buffer.alloc(0);
+
+/** Windows-1252 bytes as UTF-8 bytes (bytes Windows-1252 leaves undefined become U+FFFD). */
+const cp1252ToUtf8 = (bytes: Buffer) => Buffer.from(iconv.decode(bytes, 'windows-1252'), 'utf8');
 
 /** The same wording for every refusal of this file's content. */
 export const notCsv = (name: string, line: number, why: string) => new UserError(`${name}: line ${line}: ${why}; nothing was imported`);
@@ -95,14 +99,14 @@ export class StreamingDecoder {
     return this.failing && this.badLines.length > LINES_NAMED ? this.refuse() : null;
   }
 
-  /** UTF-8 text (bytes or a string) for this chunk; empty while a refusal is being prepared. */
-  write(chunk: Buffer): Buffer | string {
+  /** This chunk as UTF-8 bytes (complete characters only); empty while a refusal is being prepared. */
+  write(chunk: Buffer): Buffer {
     const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     let from = 0;
     if (!this.started) {
       if (data.length < 3 && BOM.slice(0, data.length).every((b, k) => data[k] === b)) {
         this.carry = data; // perhaps the start of a BOM: wait for more
-        return '';
+        return EMPTY;
       }
       this.started = true;
       if ((data[0] === 0xff && data[1] === 0xfe) || (data[0] === 0xfe && data[1] === 0xff))
@@ -116,16 +120,16 @@ export class StreamingDecoder {
     const { end, switchedAt } = this.scan(data, from);
     if (this.failing) {
       this.carry = data.subarray(end);
-      return '';
+      return EMPTY;
     }
-    let text: Buffer | string;
+    let text: Buffer;
     if (wasCp1252) {
       // The carried bytes were decoded with the chunk before.
-      text = iconv.decode(this.carryReturned ? chunk : data.subarray(from), 'windows-1252');
+      text = cp1252ToUtf8(this.carryReturned ? chunk : data.subarray(from));
       this.carryReturned = true;
     } else if (switchedAt !== null) {
       // Everything before the first byte that is not UTF-8 was ASCII: the same in both.
-      text = data.toString('latin1', from, switchedAt) + iconv.decode(data.subarray(switchedAt), 'windows-1252');
+      text = Buffer.concat([data.subarray(from, switchedAt), cp1252ToUtf8(data.subarray(switchedAt))]);
       this.carryReturned = true;
     } else {
       text = data.subarray(from, end);
@@ -136,8 +140,8 @@ export class StreamingDecoder {
   }
 
   /** What is left at the end of the file; throws the refusal if there is one. */
-  end(): Buffer | string {
-    let text: Buffer | string = '';
+  end(): Buffer {
+    let text: Buffer = EMPTY;
     if (this.carry.length > 0) {
       // A sequence cut off by the end of the file (its bytes are not UTF-8), or a file of one or
       // two bytes that could have begun a BOM.
@@ -147,7 +151,7 @@ export class StreamingDecoder {
       this.started = true;
       const wasCp1252 = this.encoding === 'windows-1252';
       const { switchedAt } = this.scan(data, 0, true);
-      if (!this.failing && !returned) text = wasCp1252 || switchedAt !== null ? iconv.decode(data, 'windows-1252') : data;
+      if (!this.failing && !returned) text = wasCp1252 || switchedAt !== null ? cp1252ToUtf8(data) : data;
     }
     if (this.failing) throw this.refuse();
     return text;
