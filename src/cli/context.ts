@@ -5,6 +5,7 @@ import { resolveDbLocation } from '../core/config.js';
 import type { Observer } from '../core/status.js';
 import type { Store } from '../core/store.js';
 import { openStore as openStoreAt } from '../core/store/open.js';
+import { printable } from '../core/printable.js';
 import { UserError } from '../core/types.js';
 
 export interface GlobalArgs {
@@ -51,7 +52,8 @@ export async function withStore(
 
 export function fail(err: unknown): void {
   if (err instanceof UserError) {
-    process.stderr.write(`aremko-mail: ${err.message}\n`);
+    // Messages quote what the operator gave (a file name, a field, a flag's value): shown harmlessly.
+    process.stderr.write(`aremko-mail: ${printable(err.message)}\n`);
     process.exitCode = err.exitCode;
   } else {
     process.stderr.write(`aremko-mail: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -13,6 +13,7 @@ import type { AttemptEvent } from './events.js';
 import { idempotencyKeyFor, MessageBuilder, messageIdFor, type OutgoingMessage } from './message.js';
 import { retryDelayMs } from './schedule.js';
 import type { AttemptResult, ClaimResult } from './store.js';
+import { TemplateError } from './templates.js';
 import type { SendOutcome } from './transport/index.js';
 import type { Campaign, Recipient, WaitReason } from './types.js';
 
@@ -22,7 +23,7 @@ interface Finished {
   event: AttemptEvent | null;
 }
 
-type Blocker = 'stopped' | 'unavailable' | 'lease_lost' | 'database_error' | 'deadline';
+type Blocker = 'stopped' | 'unavailable' | 'lease_lost' | 'database_error' | 'error' | 'deadline';
 
 export class CampaignLoop {
   private readonly inFlight = new Map<Promise<void>, number>();
@@ -34,6 +35,8 @@ export class CampaignLoop {
   private fatal: string | null = null;
   /** Our lease was lost (expired, or another runner took us for dead): claim nothing more. */
   private leaseLost = false;
+  /** The campaign's stored templates cannot render: claim nothing more, hold the campaign. */
+  private templateProblem: string | null = null;
   /** The database refuses our writes (since when): claim nothing more, keep trying to record. */
   private storeError: { message: string; since: number } | null = null;
   /** The renewal under way, if any (the timer's or the loop's own). */
@@ -61,11 +64,17 @@ export class CampaignLoop {
     // The lease is renewed on a timer, whatever the loop is doing (sending, waiting for a window).
     const stopBeating = x.clock.every(x.leaseTtlMs / 4, () => void this.beat());
     try {
-      this.builder = new MessageBuilder(this.campaign, { dkim: x.dkim });
-      while (!(await this.turnSafely()));
+      try {
+        this.builder = new MessageBuilder(this.campaign, { dkim: x.dkim });
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        this.templateProblem = err.message;
+      }
+      if (!this.templateProblem) while (!(await this.turnSafely()));
     } finally {
       await this.drain();
       stopBeating();
+      if (this.templateProblem) await this.holdForTemplates(this.templateProblem);
       // Sends still unanswered after the drain (a stop's 30 s ran out) are in doubt now, not later.
       await x.store.leaveCampaign(this.id, x.owner.token, x.clock.now(), [...this.inFlight.values()]).catch(() => undefined);
     }
@@ -154,6 +163,7 @@ export class CampaignLoop {
     if (this.fatal) return 'unavailable';
     if (this.leaseLost) return 'lease_lost';
     if (this.storeError) return 'database_error';
+    if (this.templateProblem) return 'error';
     if (x.deadline !== null && now >= x.deadline) return 'deadline';
     return null;
   }
@@ -307,6 +317,19 @@ export class CampaignLoop {
     return true;
   }
 
+  /**
+   * A campaign whose stored templates cannot render (written by an older version, or edited by
+   * hand) is paused with the reason, instead of failing every recipient; other campaigns go on.
+   */
+  private async holdForTemplates(problem: string): Promise<void> {
+    const x = this.x;
+    this.result.outcome = 'error';
+    this.result.error = `its templates cannot render (${problem}); it was paused`;
+    await x.store.setLastError(this.id, `templates cannot render: ${problem}`).catch(() => undefined);
+    const paused = await x.store.transition(this.id, ['sending'], 'paused', x.clock.now()).catch(() => null);
+    if (paused?.ok) await x.emit({ type: 'stopped', at: x.clock.now(), campaignId: this.id, status: 'paused' }, true).catch(() => undefined);
+  }
+
   /** Builds and sends one message, then queues its outcome for the next commit. */
   private async sendOne(recipient: Recipient, batch: number): Promise<void> {
     const x = this.x;
@@ -315,6 +338,13 @@ export class CampaignLoop {
     try {
       message = await this.builder.build(recipient);
     } catch (err) {
+      // A template that cannot render is the campaign's problem, not this recipient's: nothing
+      // was sent, the attempt does not count, and the campaign is held for the operator.
+      if (err instanceof TemplateError) {
+        this.templateProblem ??= err.message;
+        this.finished.push({ result: { recipientId: recipient.id, at: this.x.clock.now(), outcome: 'refunded', detail: err.message, messageId: messageIdFor(this.campaign, recipient.id) }, event: null });
+        return;
+      }
       outcome = { kind: 'failed', error: `could not build the message: ${(err as Error).message}`, unknownMailbox: false };
     }
     const messageId = message?.messageId ?? messageIdFor(this.campaign, recipient.id);

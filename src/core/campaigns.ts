@@ -5,6 +5,8 @@
  */
 import { createRequire } from 'node:module';
 import type { IsEmailOptions } from 'validator/lib/isEmail.js';
+import { checkCount, checkDuration, checkRate, LIMITS } from './duration.js';
+import { firstUnsafeCharacter, printable, quoted } from './printable.js';
 import type { Store } from './store.js';
 import type { Campaign, CampaignSettings, CampaignStatus } from './types.js';
 import { UserError } from './types.js';
@@ -30,29 +32,68 @@ export function addressProblem(address: string): string | null {
   return null;
 }
 
+/** A display name as RFC 5322 writes it: a quoted string, or words without specials. */
+const QUOTED_NAME = /^"(?:[^"\\]|\\.)*"$/;
+const UNQUOTED_NAME = /^[^"<>,;:@()[\]\\]*$/;
+
+export interface AddressFlag {
+  /** The bare address, e.g. hola@aremko.cl. */
+  address: string;
+  /** The display name as written (quotes kept), or null. */
+  name: string | null;
+}
+
+/**
+ * The value of an address flag: exactly one valid address — with a display name where
+ * `displayName` allows it ("Aremko Spa <hola@aremko.cl>", for --from and --reply-to) — and no
+ * control character anywhere (a CR or LF would start a header of its own). Anything else is a
+ * UserError (exit 2) naming the flag. Quoted local parts ("john doe"@x.cl) and IDN domains
+ * (ana@ñandú.cl) are addresses like any other.
+ */
+export function parseAddressFlag(value: string, flag: string, options: { displayName?: boolean } = {}): AddressFlag {
+  const text = String(value);
+  const shown = quoted(text);
+  const refuse = (why: string) => new UserError(`${flag}: ${shown} ${why}`, 2);
+  const control = firstUnsafeCharacter(text);
+  if (control !== null) throw refuse(`contains a control character (${printable(control)}); give exactly one address`);
+  const example = options.displayName ? ' (e.g. "Aremko Spa <hola@aremko.cl>" or hola@aremko.cl)' : ' (e.g. ana@example.cl)';
+  const trimmed = text.trim();
+  if (trimmed === '') throw refuse(`is empty: give one email address${example}`);
+  const angle = /^(.*?)\s*<([^<>]*)>$/s.exec(trimmed);
+  if (angle && !options.displayName) throw refuse(`is not one email address: give the address alone${example}`);
+  const address = angle ? angle[2]!.trim() : trimmed;
+  const name = angle ? angle[1]!.trim() : '';
+  if (name && !QUOTED_NAME.test(name) && !UNQUOTED_NAME.test(name))
+    throw refuse('has a display name with special characters: put the name in double quotes ("Aremko, Spa" <hola@aremko.cl>)');
+  if (!isValidAddress(address)) throw refuse(`is not one email address${example}`);
+  return { address, name: name || null };
+}
+
 /** Checks everything an operator can get wrong before anything is stored. */
 export async function validateSettings(s: CampaignSettings): Promise<void> {
-  const [{ IANAZone }, { compileTemplates }, { default: addressparser }] = await Promise.all([
-    import('luxon'),
-    import('./templates.js'),
-    import('nodemailer/lib/addressparser/index.js'),
-  ]);
+  const [{ IANAZone }, { compileTemplates, TemplateError }] = await Promise.all([import('luxon'), import('./templates.js')]);
   const usage = (m: string) => new UserError(m, 2);
   if (!s.name.trim()) throw usage('--name: must not be empty');
-  const from = addressparser(s.from, { flatten: true });
-  if (from.length !== 1 || !isValidAddress(from[0]!.address)) throw usage(`--from: "${s.from}" is not an email address`);
-  if (s.replyTo !== null && !isValidAddress(s.replyTo.replace(/^.*<|>.*$/g, '')))
-    throw usage(`--reply-to: "${s.replyTo}" is not an email address`);
-  if (!Number.isInteger(s.batchSize) || s.batchSize < 1) throw usage(`--batch-size: must be a whole number ≥ 1`);
-  if (!Number.isInteger(s.maxAttempts) || s.maxAttempts < 1) throw usage(`--max-attempts: must be a whole number ≥ 1`);
+  if (s.name.length > 200) throw usage(`--name: ${s.name.length} characters; at most 200`);
+  parseAddressFlag(s.from, '--from', { displayName: true });
+  if (s.replyTo !== null) parseAddressFlag(s.replyTo, '--reply-to', { displayName: true });
+  checkCount(s.batchSize, '--batch-size', LIMITS.batchSize);
+  checkCount(s.maxAttempts, '--max-attempts', LIMITS.maxAttempts);
+  checkDuration(s.intervalSeconds, '--interval', LIMITS.interval);
+  checkDuration(s.retryDelaySeconds, '--retry-delay', LIMITS.retryDelay);
+  if (s.rate !== null) checkRate(s.rate);
   if (s.window && !s.timeZone) throw usage('--window needs --tz (an IANA zone such as America/Santiago)');
-  if (s.timeZone && !IANAZone.isValidZone(s.timeZone)) throw usage(`--tz: "${s.timeZone}" is not an IANA time zone`);
+  if (s.timeZone && !IANAZone.isValidZone(s.timeZone)) throw usage(`--tz: ${quoted(s.timeZone)} is not an IANA time zone`);
   if (s.unsubscribe !== null) {
     const u = s.unsubscribe;
-    const ok = /^https:\/\/[^\s]+$/i.test(u) || /^mailto:[^\s]+@[^\s]+$/i.test(u);
-    if (!ok) throw usage(`--unsubscribe: "${u}" must be an https:// URL or a mailto: address`);
+    const ok = firstUnsafeCharacter(u) === null && (/^https:\/\/[^\s]+$/i.test(u) || /^mailto:[^\s]+@[^\s]+$/i.test(u));
+    if (!ok) throw usage(`--unsubscribe: ${quoted(u)} must be an https:// URL or a mailto: address`);
   }
-  compileTemplates(s); // throws naming the template with a syntax error
+  try {
+    compileTemplates(s); // too large, not Handlebars, a partial, an unknown helper…: names the template
+  } catch (err) {
+    throw err instanceof TemplateError ? usage(err.message) : err;
+  }
 }
 
 export async function createCampaign(store: Store, s: CampaignSettings, now: number): Promise<Campaign> {

@@ -1,4 +1,5 @@
 /** The contract's status document and one-line status, built from a CampaignSummary. Shared by CLI and TUI. */
+import { printable } from './printable.js';
 import type { CampaignSummary, Runner, StatusCounts, Waiting } from './types.js';
 
 /** What this process can know about runners: its host name and whether a local pid lives. */
@@ -129,7 +130,7 @@ function runnersLine(s: CampaignSummary, now: number, here: Observer): string[] 
 export function statusLine(s: CampaignSummary, now: number, here: Observer): string {
   const c = s.campaign;
   const n = s.counts;
-  const parts = [`#${c.id} ${c.name}: ${c.status}`, `${n.sent}/${n.total} sent`];
+  const parts = [`#${c.id} ${printable(c.name)}: ${c.status}`, `${n.sent}/${n.total} sent`];
   if (n.pending) parts.push(`${n.pending} pending`);
   if (n.sending) parts.push(`${n.sending} in flight`);
   if (n.failed) parts.push(`${n.failed} failed`);
@@ -145,6 +146,6 @@ export function statusLine(s: CampaignSummary, now: number, here: Observer): str
     if (s.waiting) parts.push(`${WAIT_WORDS[s.waiting.reason]} ${formatInZone(s.waiting.until, c.timeZone)}`);
     else if (s.runners.length === 0 && c.nextBatchAt !== null) parts.push('next batch due now (waiting for a run)');
   }
-  if (c.lastError) parts.push(`last error: ${c.lastError}`);
+  if (c.lastError) parts.push(`last error: ${printable(c.lastError)}`);
   return parts.join(' · ');
 }

@@ -239,6 +239,7 @@ export type EngineStore = Pick<
   Store,
   | 'getCampaign'
   | 'summaries'
+  | 'transition'
   | 'makeBatchDue'
   | 'setLastError'
   | 'addEvent'

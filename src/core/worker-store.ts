@@ -75,6 +75,7 @@ export class WorkerStore implements EngineStore {
 
   getCampaign: EngineStore['getCampaign'] = (...a) => this.call('getCampaign', a);
   summaries: EngineStore['summaries'] = (...a) => this.call('summaries', a);
+  transition: EngineStore['transition'] = (...a) => this.call('transition', a);
   makeBatchDue: EngineStore['makeBatchDue'] = (...a) => this.call('makeBatchDue', a);
   setLastError: EngineStore['setLastError'] = (...a) => this.call('setLastError', a);
   addEvent: EngineStore['addEvent'] = (...a) => this.call('addEvent', a);

@@ -1,10 +1,13 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCampaign } from '../../src/core/campaigns.js';
 import { openSqliteStore } from '../../src/core/store/sqlite.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { CLI, runCli, tempDir } from '../helpers/cli.js';
 import { settings } from '../helpers/store.js';
 
 const t = tempDir();
@@ -49,7 +52,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.cleanup());
 
-const HEADER = ['email', 'status', 'attempts', 'sent_at', 'message_id', 'last_error', 'nombre', 'field:status', 'comuna'];
+const HEADER = ['email', 'status', 'attempts', 'sent_at', 'message_id', 'provider_id', 'last_error', 'nombre', 'field:status', 'comuna'];
 
 describe('export', () => {
   it('prints a CSV that parses back: the contract columns first, then the imported columns', async () => {
@@ -59,10 +62,10 @@ describe('export', () => {
     const rows: string[][] = parse(r.stdout);
     expect(rows[0]).toEqual(HEADER);
     expect(rows.slice(1)).toEqual([
-      ['jose@example.com', 'sent', '1', '2026-11-27T23:00:00.000Z', '<aremko.1.1.x@aremko.cl>', '', 'José Núñez', 'VIP', ''],
-      ['maria@example.com', 'failed', '1', '', '<aremko.1.2.x@aremko.cl>', FAILURE, 'María Peña', 'nuevo', ''],
-      ['baja@example.com', 'suppressed', '0', '', '', '', 'Ramón', '', ''],
-      ['ines@example.com', 'pending', '0', '', '', '', 'Inés', '', 'Ñuñoa'],
+      ['jose@example.com', 'sent', '1', '2026-11-27T23:00:00.000Z', '<aremko.1.1.x@aremko.cl>', '', '', 'José Núñez', 'VIP', ''],
+      ['maria@example.com', 'failed', '1', '', '<aremko.1.2.x@aremko.cl>', '', FAILURE, 'María Peña', 'nuevo', ''],
+      ['baja@example.com', 'suppressed', '0', '', '', '', '', 'Ramón', '', ''],
+      ['ines@example.com', 'pending', '0', '', '', '', '', 'Inés', '', 'Ñuñoa'],
     ]);
   });
 
@@ -76,7 +79,7 @@ describe('export', () => {
   it('always prints the header row, even when nothing matches', async () => {
     const r = await cli('export', '1', '--status', 'in_doubt');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('email,status,attempts,sent_at,message_id,last_error\n');
+    expect(r.stdout).toBe('email,status,attempts,sent_at,message_id,provider_id,last_error\n');
   });
 
   it('rejects an unknown status with exit 2', async () => {
@@ -96,6 +99,7 @@ describe('export', () => {
         attempts: 1,
         sent_at: null,
         message_id: '<aremko.1.2.x@aremko.cl>',
+        provider_id: null,
         last_error: FAILURE,
         fields: { nombre: 'María Peña', status: 'nuevo' },
       },
@@ -153,5 +157,70 @@ describe('export', () => {
     const r = await cli('export', '42');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('campaign 42 does not exist');
+  });
+});
+
+describe('export: cells a spreadsheet would run, provider_id, terminals', () => {
+  const u = tempDir('aremko-export-cells-');
+  const run = (...args: string[]) => runCli(['--db', u.db, ...args]);
+  const FORMULAS = ['=HYPERLINK("http://evil.test","x")', '+56 9 1234', '-2+3', '@SUM(A1:A9)', '\tcmd', '\rcmd'];
+
+  beforeAll(async () => {
+    const store = openSqliteStore(u.db);
+    try {
+      const c = await createCampaign(store, settings({ name: 'Celdas' }), 0);
+      const session = await store.beginImport(c.id);
+      await session.add([
+        ...FORMULAS.map((nota, i) => ({ line: i + 2, email: `f${i}@example.com`, fields: { email: `f${i}@example.com`, nota, '=col': 'x' } })),
+        { line: 9, email: '-raya@example.com', fields: { email: '-raya@example.com', nota: 'normal = fine', '=col': '' } },
+        { line: 10, email: 'esc@example.com', fields: { email: 'esc@example.com', nota: '\u001b[31mrojo\u001b[0m\u0007', '=col': '' } },
+      ]);
+      await session.commit();
+    } finally {
+      await store.close();
+    }
+    // provider_id: the HTTPS transports will fill it; until their migration lands, the column is
+    // added here so that the export is seen to carry what the store holds.
+    const db = new Database(u.db);
+    try {
+      const columns = db.prepare(`SELECT name FROM pragma_table_info('recipients')`).all() as { name: string }[];
+      if (!columns.some((col) => col.name === 'provider_id')) db.exec(`ALTER TABLE recipients ADD COLUMN provider_id TEXT`);
+      db.prepare(`UPDATE recipients SET provider_id = ? WHERE email = ?`).run('=re_0123', 'f0@example.com');
+    } finally {
+      db.close();
+    }
+  });
+  afterAll(() => u.cleanup());
+
+  it("prefixes ' to every cell starting with =, +, -, @, tab or CR, header included", async () => {
+    const r = await run('export', '1');
+    expect(r.code).toBe(0);
+    const rows: string[][] = parse(r.stdout, { relax_column_count: false });
+    expect(rows[0]).toEqual(['email', 'status', 'attempts', 'sent_at', 'message_id', 'provider_id', 'last_error', 'nota', "'=col"]);
+    expect(rows.slice(1, 7).map((row) => row[7])).toEqual(FORMULAS.map((f) => `'${f}`));
+    expect(rows[1]![5]).toBe("'=re_0123");
+    expect(rows[7]!.slice(0, 1)).toEqual(["'-raya@example.com"]);
+    expect(rows[7]![7]).toBe('normal = fine');
+    for (const row of rows.slice(1)) for (const cell of row) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+  });
+
+  it('writes every cell as stored with --raw, and provider_id in JSON', async () => {
+    const rows: string[][] = parse((await run('export', '1', '--raw')).stdout);
+    expect(rows[0]![8]).toBe('=col');
+    expect(rows.slice(1, 7).map((row) => row[7])).toEqual(FORMULAS);
+    expect(rows[1]![5]).toBe('=re_0123');
+    const json = JSON.parse((await run('export', '1', '--json')).stdout);
+    expect(json[0]).toMatchObject({ email: 'f0@example.com', provider_id: '=re_0123', fields: { nota: FORMULAS[0] } });
+    expect(json[1].provider_id).toBeNull();
+  });
+
+  it('shows control characters as escapes on a terminal, and keeps them in a file or a pipe', async () => {
+    // `script` gives the command a terminal of its own, as an operator's shell would.
+    const command = [process.execPath, CLI, '--db', u.db, 'export', '1', '--status', 'pending'].map((x) => `'${x}'`).join(' ');
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' } });
+    expect(stdout).toContain('esc@example.com,pending,0,,,,,\\x1b[31mrojo\\x1b[0m\\x07,');
+    expect(stdout).not.toContain('\u001b');
+    const piped = await run('export', '1', '--status', 'pending');
+    expect(piped.stdout).toContain('esc@example.com,pending,0,,,,,\u001b[31mrojo\u001b[0m\u0007,');
   });
 });

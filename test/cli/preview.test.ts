@@ -152,3 +152,64 @@ describe('preview', () => {
     expect((await cli('preview', 'abc')).code).toBe(2);
   });
 });
+
+describe('preview: bad input, shown harmlessly or refused in one line', () => {
+  const u = tempDir('aremko-preview-bad-');
+  const run = (...args: string[]) => runCli(['--db', u.db, ...args]);
+  let bad: number;
+  let good: number;
+
+  beforeAll(async () => {
+    const store = openSqliteStore(u.db);
+    try {
+      const add = async (id: number, fields: Record<string, string>) => {
+        const session = await store.beginImport(id);
+        await session.add([{ line: 2, email: 'ana@example.com', fields: { email: 'ana@example.com', ...fields } }]);
+        await session.commit();
+      };
+      // Stored as a campaign created before templates were checked at create: straight into the store.
+      bad = (await store.createCampaign(settings({ name: 'Vieja', html: '<p>Hola {{nombre}}</p>\n{{> firma}}' }), 0)).id;
+      await add(bad, { nombre: 'Ana' });
+      good = (await createCampaign(store, settings({ name: 'Escapes \u001b[2J', subject: 'Hola {{nombre}}', html: '<p>{{{nota}}}</p>' }), 0)).id;
+      await add(good, { nombre: 'Ana \u001b]0;pwned\u0007', nota: 'línea 1\n\u001b[31mrojo\u001b[0m \u202eodnum' });
+    } finally {
+      await store.close();
+    }
+  });
+  afterAll(() => u.cleanup());
+
+  it('says in one line why a stored campaign cannot be rendered: exit 1, no stack trace', async () => {
+    const r = await run('preview', String(bad));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `aremko-mail: campaign ${bad} cannot be rendered: html template: line 2: "{{> firma}}" is a partial; ` +
+        'partials are not supported (write that part into the template itself)\n',
+    );
+    // start refuses it too, naming the template, and it stays a draft.
+    const start = await run('start', String(bad));
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain('html template: line 2: "{{> firma}}" is a partial');
+    expect(start.stderr.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse((await run('status', String(bad), '--json')).stdout).status).toBe('draft');
+  });
+
+  it('refuses an --email that is not one address (exit 2), naming the flag', async () => {
+    for (const email of ['ana@example.com\r\nBcc: x@evil.test', 'Ana <ana@example.com>', 'ana@example.com, otro@example.com']) {
+      const r = await run('preview', String(good), '--email', email);
+      expect(r.code, email).toBe(2);
+      expect(r.stderr).toMatch(/^aremko-mail: --email: ".*" (contains a control character|is not one email address)/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('shows control characters from the campaign and the fields as escapes; --json keeps them', async () => {
+    const r = await run('preview', String(good));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Subject:    Hola Ana \\x1b]0;pwned\\x07');
+    expect(r.stdout).toContain('<p>línea 1\n\\x1b[31mrojo\\x1b[0m \\u{202e}odnum</p>');
+    expect(r.stdout.replace(/[\n]/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    const j = JSON.parse((await run('preview', String(good), '--json')).stdout);
+    expect(j.html).toBe('<p>línea 1\n\u001b[31mrojo\u001b[0m \u202eodnum</p>');
+  });
+});

@@ -52,6 +52,17 @@ describe('aremko-mail suppress', () => {
     expect(await listed()).toEqual([]);
   });
 
+  it('refuses an address carrying CR/LF or escapes, shown harmlessly; a reason with escapes is listed harmlessly', async () => {
+    const r = await cli('suppress', 'add', 'ok@example.cl', 'ana@example.cl\r\nBcc: x@evil.test');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'aremko-mail: not an email address: "ana@example.cl\\x0d\\x0aBcc: x@evil.test" (not a valid address); nothing was added\n',
+    );
+    expect(await listed()).toEqual([]);
+    expect((await cli('suppress', 'add', 'ok@example.cl', '--reason', 'queja \u001b[2J')).code).toBe(0);
+    expect((await cli('suppress', 'list')).stdout).toMatch(/^ok@example\.cl {2}\S+ {2}queja \\x1b\[2J\n$/);
+  });
+
   it('says when the list is empty', async () => {
     expect((await cli('suppress', 'list')).stdout).toBe('the suppression list is empty\n');
   });
@@ -87,6 +98,32 @@ describe('aremko-mail suppress', () => {
     const missing = await cli('suppress', 'import', join(tmp.dir, 'nope.txt'));
     expect(missing.code).toBe(2);
     expect(await listed()).toEqual([]);
+  });
+
+  it('puts all 1,000 opted-out addresses of a CRLF-header, LF-rows file on the list (it added 1)', async () => {
+    const file = join(tmp.dir, 'bajas.csv');
+    writeFileSync(file, 'email,nombre\r\n' + Array.from({ length: 1000 }, (_, i) => `n${i}@x.test,N${i}\n`).join(''));
+    const r = await cli('suppress', 'import', file, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ added: 1000, duplicates: 0, invalid: [] });
+    const list = await listed();
+    expect(list).toHaveLength(1000);
+    expect(list.every((s) => /^n\d+@x\.test$/.test(s.email))).toBe(true);
+  });
+
+  it('reads standard input with -, and takes --encoding', async () => {
+    const r = await runCli(['--db', tmp.db, 'suppress', 'import', '-', '--reason', 'unsubscribed'], { input: 'uno@x.test\rdos@x.test\r' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('added 2 addresses to the suppression list, 0 duplicates skipped, 0 invalid lines skipped (standard input: UTF-8, one address per line)\n');
+    expect((await listed()).map((s) => s.email)).toEqual(['dos@x.test', 'uno@x.test']);
+
+    // "é" sent as UTF-8 (two bytes), read as told: two Windows-1252 characters.
+    const forced = await runCli(['--db', tmp.db, 'suppress', 'import', '-', '--encoding', 'windows-1252', '--json'], {
+      input: 'email,nota\ntres@x.test,é\n',
+    });
+    expect(JSON.parse(forced.stdout)).toEqual({ added: 1, duplicates: 0, invalid: [] });
+    const unknown = await runCli(['--db', tmp.db, 'suppress', 'import', '-', '--encoding', 'ascii'], { input: 'x@y.test\n' });
+    expect(unknown.code).toBe(2);
   });
 
   it('suppresses pending recipients, and imports listed addresses as suppressed', async () => {

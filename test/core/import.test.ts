@@ -108,15 +108,15 @@ describe('importRecipients: exports as they arrive', () => {
     expect((await recipients()).map((r) => r.email)).toEqual(['valida@example.com', 'otra@example.com']);
   });
 
-  it('keeps line breaks inside quoted fields and numbers the lines after them right', async () => {
+  it('keeps line breaks inside quoted fields (as LF) and numbers the lines after them right', async () => {
     const report = await importFile('multiline-crlf.csv');
     expect(report).toMatchObject({ imported: 3, duplicates: 0, suppressed: 0 });
     expect(report.invalid).toEqual([
       { line: 7, value: 'no-es-correo', reason: 'no @' },
       { line: 10, value: '@malo', reason: 'not a valid address' },
     ]);
-    expect((await store.getRecipient(campaignId, 'uno@example.com'))?.fields.direccion).toBe('Av. Providencia 1234\r\nDepto 56');
-    expect((await store.getRecipient(campaignId, 'cuatro@example.com'))?.fields.direccion).toBe('Línea "citada"\r\ny otra');
+    expect((await store.getRecipient(campaignId, 'uno@example.com'))?.fields.direccion).toBe('Av. Providencia 1234\nDepto 56');
+    expect((await store.getRecipient(campaignId, 'cuatro@example.com'))?.fields.direccion).toBe('Línea "citada"\ny otra');
   });
 
   it('detects a tab-separated file even with commas and semicolons in its values', async () => {

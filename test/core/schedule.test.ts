@@ -1,6 +1,8 @@
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseRate, parseWindow } from '../../src/core/duration.js';
+import { createCampaign } from '../../src/core/campaigns.js';
+import { LIMITS, parseCountFlag, parseDuration, parseDurationFlag, parseRate, parseWindow } from '../../src/core/duration.js';
+import { settings, tempStore } from '../helpers/store.js';
 import { inWindow, nextWindowStart, retryDelayMs } from '../../src/core/schedule.js';
 
 const at = (iso: string, zone = 'America/Santiago') => DateTime.fromISO(iso, { zone }).toMillis();
@@ -18,6 +20,55 @@ describe('durations, rates and windows as operators write them', () => {
     expect(() => parseRate('0/h')).toThrow(/--rate/);
     expect(parseWindow('09:00-18:30')).toEqual({ start: '09:00', end: '18:30' });
     expect(() => parseWindow('9-18')).toThrow(/--window/);
+  });
+});
+
+describe('every duration and count has a range (issue 8 item 2)', () => {
+  it('parseDurationFlag: units, whole seconds, the range, and the flag named in every refusal', () => {
+    expect(parseDurationFlag('4m', '--max-runtime', LIMITS.maxRuntime)).toBe(240);
+    expect(parseDurationFlag('1.5h', '--max-runtime', LIMITS.maxRuntime)).toBe(5400);
+    expect(parseDurationFlag('30d', '--max-runtime', LIMITS.maxRuntime)).toBe(30 * 86400);
+    const refusals: [string, RegExp][] = [
+      ['99999999999999999999', /^--max-runtime: "99999999999999999999" is out of range: it must be 1s to 30d$/],
+      ['1e400', /^--max-runtime: "1e400" is not a duration/],
+      ['0', /^--max-runtime: "0" is out of range/],
+      ['30d1', /is not a duration/],
+      ['0.5s', /^--max-runtime: "0.5s" is not a whole number of seconds$/],
+      ['-5m', /is not a duration/],
+    ];
+    for (const [text, message] of refusals) {
+      expect(() => parseDurationFlag(text, '--max-runtime', LIMITS.maxRuntime)).toThrow(message);
+      expect(() => parseDurationFlag(text, '--max-runtime', LIMITS.maxRuntime)).toThrow(expect.objectContaining({ exitCode: 2 }));
+    }
+    // Without a range of its own, a duration is still at most a year: no date can overflow.
+    expect(() => parseDuration('99999999999999999999', '--x')).toThrow(/--x: .* out of range: it must be 0s to 365d/);
+  });
+
+  it('parseCountFlag takes digits only, within the range', () => {
+    expect(parseCountFlag('50', '--batch-size', LIMITS.batchSize)).toBe(50);
+    for (const text of ['0', '100001', '1e3', '0x10', '12abc', '', '-1', '99999999999999999999'])
+      expect(() => parseCountFlag(text, '--batch-size', LIMITS.batchSize)).toThrow(/^--batch-size: /);
+  });
+
+  it('validateSettings refuses stored values out of range, whatever the entry point', async () => {
+    const t = tempStore();
+    try {
+      const cases: [Partial<Parameters<typeof settings>[0]>, RegExp][] = [
+        [{ intervalSeconds: 1e20 }, /^--interval: .* out of range/],
+        [{ intervalSeconds: -1 }, /^--interval: .* out of range/],
+        [{ retryDelaySeconds: 1e20 }, /^--retry-delay: .* out of range/],
+        [{ retryDelaySeconds: Number.NaN }, /^--retry-delay: .* not a whole number/],
+        [{ batchSize: 1e20 }, /^--batch-size: .* out of range/],
+        [{ maxAttempts: 1000 }, /^--max-attempts: .* out of range/],
+        [{ rate: { count: 5, windowSeconds: 7 } }, /^--rate: .* no unit/],
+        [{ rate: { count: 1e7, windowSeconds: 60 } }, /^--rate: .* out of range/],
+      ];
+      for (const [overrides, message] of cases)
+        await expect(createCampaign(t.store, settings(overrides), 0)).rejects.toThrow(message);
+      expect(await t.store.listCampaigns()).toEqual([]);
+    } finally {
+      await t.cleanup();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileTemplates, render, templateFields } from '../../src/core/templates.js';
+import { compileTemplates, render, TemplateError, templateFields } from '../../src/core/templates.js';
 import { UserError } from '../../src/core/types.js';
 
 const nasty = `<b>Tom & "Jerry"</b>`;
@@ -104,5 +104,61 @@ describe('syntax errors', () => {
     expect(() => compileTemplates({ subject: 's', html: '<p>{{#if vip}}VIP</p>', text: null })).toThrow(
       /html template: Parse error on line 1 near ".*": unexpected end of template/,
     );
+  });
+});
+
+describe('templates that would fail every recipient are refused at compile (issue 8 item 3)', () => {
+  const refused: [string, { subject: string; html: string; text: string | null }, RegExp][] = [
+    ['a partial', { subject: 's', html: '<p>Hola</p>\n{{> firma}}', text: null }, /^html template: line 2: "\{\{> firma\}\}" is a partial; partials are not supported/],
+    ['a partial block', { subject: 's', html: 'x', text: '{{#> layout}}x{{/layout}}' }, /^text template: line 1: .* is a partial/],
+    ['an inline partial (decorator)', { subject: 's', html: '{{#*inline "x"}}y{{/inline}}', text: null }, /^html template: line 1: .* is a decorator/],
+    ['an unknown helper', { subject: 's', html: '<p>{{nohelper nombre}}</p>', text: null }, /^html template: line 1: "\{\{nohelper nombre\}\}" calls an unknown helper "nohelper" \(helpers: if, unless, each, with, lookup; a field is written \{\{name\}\}\)$/],
+    ['an unknown block helper', { subject: 's', html: '{{#repeat 3}}x{{/repeat}}', text: null }, /^html template: line 1: .* calls an unknown helper "repeat"/],
+    ['an unknown helper in the subject', { subject: 'Hola {{upper nombre}}', html: 'x', text: null }, /^subject template: line 1: .* unknown helper "upper"/],
+    ['an unknown helper in a sub-expression', { subject: 's', html: '{{#if (gt edad 18)}}x{{/if}}', text: null }, /^html template: line 1: .* unknown helper "gt"/],
+    ['a hash argument to a field', { subject: 's', html: '{{nombre default="amigo"}}', text: null }, /unknown helper "nombre"/],
+    ['the log helper', { subject: 's', html: '{{log nombre}}', text: null }, /^html template: line 1: .* uses the log helper/],
+    ['#if without its argument', { subject: 's', html: '{{#if}}x{{/if}}', text: null }, /^html template: it cannot be rendered: #if requires exactly one argument$/],
+    ['a subject over 1 KiB', { subject: 'x'.repeat(1025), html: 'x', text: null }, /^subject template: it is 1025 bytes \(1 KiB\); at most 1024 \(1 KiB\)/],
+    ['an html template over 512 KiB', { subject: 's', html: 'é'.repeat(262_145), text: null }, /^html template: it is 524290 bytes \(512 KiB\); at most 524288 \(512 KiB\): every message is built from it$/],
+    ['a 5 MB html template', { subject: 's', html: '<p>x</p>'.repeat(655_360), text: null }, /^html template: it is 5242880 bytes \(5\.0 MiB\); at most 524288 \(512 KiB\)/],
+    ['a text template over 512 KiB', { subject: 's', html: 'x', text: 'y'.repeat(512 * 1024 + 1) }, /^text template: it is 524289 bytes/],
+  ];
+
+  it.each(refused)('refuses %s, naming the template and what is wrong on one line', (_what, t, message) => {
+    let error: unknown;
+    try {
+      compileTemplates(t);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(TemplateError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('accepts what renders: fields, sections over a field, the helpers, @data, paths, at the size limits', () => {
+    const html = '{{#nombre}}Hola {{.}}{{/nombre}} {{#if vip}}VIP{{else}}-{{/if}} {{#each items}}{{@index}}{{/each}} {{lookup this "x"}} {{#with perfil}}{{edad}}{{/with}} {{../a}} {{unsubscribe_url}}';
+    const t = compileTemplates({ subject: 'x'.repeat(1024), html: html + ' '.repeat(512 * 1024 - html.length), text: 'y'.repeat(512 * 1024) });
+    expect(render(t, { nombre: 'Ana', vip: '' }).html.startsWith('Hola Ana -')).toBe(true);
+  });
+
+  it('keeps rendering a template at the size limit within reason (one compile, then per message)', () => {
+    // ~6,000 paragraphs, each with a field: the worst kind of html for the text part.
+    const para = '<p>Hola {{nombre}}, te esperamos en Aremko: tinajas, masajes y cabañas junto al río.</p>\n';
+    const html = para.repeat(Math.floor((512 * 1024) / Buffer.byteLength(para)));
+    const t = compileTemplates({ subject: 's', html, text: null });
+    const started = performance.now();
+    const out = render(t, { nombre: 'José' });
+    const perMessage = performance.now() - started;
+    expect(out.text).toContain('Hola José, te esperamos');
+    // Measured ~0.4 s on a shared 2-core machine (html-to-text is most of it); 5 MB took 20 s.
+    expect(perMessage).toBeLessThan(5_000);
+  });
+
+  it('turns an error while rendering one recipient into a one-line TemplateError', () => {
+    const t = compileTemplates({ subject: 's', html: '{{#each items}}{{this}}{{/each}}', text: null });
+    const items = { get length(): number { throw new Error('boom\nsecond line'); } };
+    expect(() => render(t, { items } as never)).toThrow(/^html template: it cannot be rendered for this recipient: /);
   });
 });

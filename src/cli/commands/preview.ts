@@ -1,10 +1,12 @@
 import type { CommandModule } from 'yargs';
-import { requireCampaign } from '../../core/campaigns.js';
-import type { OutgoingMessage } from '../../core/message.js';
+import { parseAddressFlag, requireCampaign } from '../../core/campaigns.js';
+import type { MessageBuilder, OutgoingMessage } from '../../core/message.js';
+import { printable } from '../../core/printable.js';
 import type { Store } from '../../core/store.js';
 import type { Campaign, Recipient } from '../../core/types.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, parseId, printJson, withJson, withStore } from '../context.js';
+import { singleValued } from './import.js';
 
 interface PreviewArgs extends GlobalArgs {
   id: number;
@@ -13,8 +15,9 @@ interface PreviewArgs extends GlobalArgs {
 
 async function chooseRecipient(store: Store, campaign: Campaign, email: string | undefined): Promise<Recipient> {
   if (email !== undefined) {
-    const r = await store.getRecipient(campaign.id, email);
-    if (!r) throw new UserError(`${email.trim()} is not a recipient of campaign ${campaign.id}`);
+    const { address } = parseAddressFlag(email, '--email');
+    const r = await store.getRecipient(campaign.id, address);
+    if (!r) throw new UserError(`${address} is not a recipient of campaign ${campaign.id}`);
     return r;
   }
   const first = await store.firstRecipient(campaign.id);
@@ -42,6 +45,31 @@ function readableHeaders(campaign: Campaign, m: OutgoingMessage): Record<string,
   };
 }
 
+/**
+ * The message, or a one-line reason it cannot be rendered (exit 1): a campaign stored before
+ * its templates were checked at create (a partial, an unknown helper), or this recipient's data.
+ */
+async function renderFor(campaign: Campaign, recipient: Recipient): Promise<OutgoingMessage> {
+  // nodemailer and the template engines load only for the commands that render.
+  const [{ MessageBuilder }, { TemplateError }] = await Promise.all([import('../../core/message.js'), import('../../core/templates.js')]);
+  let builder: MessageBuilder;
+  try {
+    builder = new MessageBuilder(campaign);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new UserError(`campaign ${campaign.id} cannot be rendered: ${err.message}`);
+    throw err;
+  }
+  try {
+    return await builder.build(recipient);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new UserError(`campaign ${campaign.id}: the message for ${printable(recipient.email)} cannot be rendered: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Text from the campaign and the recipient's fields, shown harmlessly on a terminal. */
+const shown = (text: string) => printable(text, { keep: '\n\t' });
+
 function rule(title: string): string {
   return `── ${title} ${'─'.repeat(Math.max(4, 72 - title.length))}\n`;
 }
@@ -50,12 +78,15 @@ export const previewCommand: CommandModule<GlobalArgs, PreviewArgs> = {
   command: 'preview <id>',
   describe: 'show the rendered message for one recipient: headers, text part, html source',
   builder: (y) =>
-    withJson(y)
+    singleValued(withJson(y), ['email'])
       .positional('id', { type: 'number', describe: 'campaign id' })
       .option('email', { type: 'string', describe: 'the recipient to render (default: the first one not suppressed)' })
       .epilogue(
-        'Nothing is sent and nothing changes. --json prints ' +
-          '{"to", "from", "subject", "message_id", "headers": {…}, "text", "html"}.',
+        'Nothing is sent and nothing changes. Control characters in the campaign or the recipient\'s ' +
+          'fields are shown as escapes (\\x1b), never sent to the terminal. --json prints ' +
+          '{"to", "from", "subject", "message_id", "headers": {…}, "text", "html"}.\n\n' +
+          'Exit codes: 0 shown; 1 the campaign or recipient does not exist, or the message cannot be ' +
+          'rendered (the reason on one line); 2 bad usage (--email must be one address).',
       ) as any,
   handler: (a) =>
     withStore(
@@ -63,9 +94,7 @@ export const previewCommand: CommandModule<GlobalArgs, PreviewArgs> = {
       async (store) => {
         const campaign = await requireCampaign(store, parseId(a.id));
         const recipient = await chooseRecipient(store, campaign, a.email);
-        // nodemailer and the template engines load only for the commands that render.
-        const { MessageBuilder } = await import('../../core/message.js');
-        const message = await new MessageBuilder(campaign).build(recipient);
+        const message = await renderFor(campaign, recipient);
         const headers = readableHeaders(campaign, message);
         if (a.json) {
           return printJson({
@@ -80,12 +109,12 @@ export const previewCommand: CommandModule<GlobalArgs, PreviewArgs> = {
         }
         const width = Math.max(...Object.keys(headers).map((k) => k.length)) + 1;
         const out = [
-          rule(`headers · campaign ${campaign.id} · recipient ${recipient.email} (${recipient.status})`),
-          ...Object.entries(headers).map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}\n`),
+          rule(`headers · campaign ${campaign.id} · recipient ${printable(recipient.email)} (${recipient.status})`),
+          ...Object.entries(headers).map(([k, v]) => `${`${k}:`.padEnd(width)} ${printable(v)}\n`),
           rule('text part'),
-          message.content.text.replace(/\n*$/, '\n'),
+          shown(message.content.text).replace(/\n*$/, '\n'),
           rule('html part (source)'),
-          message.content.html.replace(/\n*$/, '\n'),
+          shown(message.content.html).replace(/\n*$/, '\n'),
         ];
         process.stdout.write(out.join(''));
       },

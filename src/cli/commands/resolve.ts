@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { requireCampaign } from '../../core/campaigns.js';
+import { parseAddressFlag, requireCampaign } from '../../core/campaigns.js';
 import { statusJson } from '../../core/status.js';
 import { ConfigError, UserError } from '../../core/types.js';
 import { type GlobalArgs, now, observer, parseId, printJson, withJson, withStore } from '../context.js';
@@ -27,7 +27,7 @@ export const resolveCommand: CommandModule<GlobalArgs, ResolveArgs> = {
       const id = parseId(a.id);
       await requireCampaign(store, id);
       const mode = a.resend ? 'resend' : 'mark-sent';
-      const emails = (a.email ?? []).map((e) => String(e).trim()).filter((e) => e !== '');
+      const emails = (a.email ?? []).map((e) => parseAddressFlag(String(e), '--email').address);
       if (a.email && emails.length === 0) throw new ConfigError('--email needs at least one address');
       if (emails.length > 0) {
         // Name the addresses that are not in doubt: a typo must not pass for "nothing to do".

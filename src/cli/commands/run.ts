@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { resolveTransportUrl } from '../../core/config.js';
-import { parseDuration } from '../../core/duration.js';
+import { LIMITS, parseDurationFlag } from '../../core/duration.js';
 import type { CampaignRunResult } from '../../core/engine.js';
 import { jsonLine, textLine } from '../../core/event-log.js';
 import { ConfigError, UserError } from '../../core/types.js';
@@ -60,7 +60,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
     ]);
     // Read once, before anything is sent: a bad key file is a configuration error (exit 2).
     const dkim = loadDkim({ dkimKey: a['dkim-key'], dkimSelector: a['dkim-selector'] });
-    const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDuration(a['max-runtime'], '--max-runtime') * 1000 : null;
+    const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDurationFlag(a['max-runtime'], '--max-runtime', LIMITS.maxRuntime) * 1000 : null;
     const config = parseTransportUrl(resolveTransportUrl(a.transport));
 
     const ids =

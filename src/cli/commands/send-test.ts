@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { isValidAddress, requireCampaign } from '../../core/campaigns.js';
+import { parseAddressFlag, requireCampaign } from '../../core/campaigns.js';
 import { resolveTransportUrl } from '../../core/config.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, parseId, printJson, withJson, withStore } from '../context.js';
@@ -29,21 +29,22 @@ export const sendTestCommand: CommandModule<GlobalArgs, SendTestArgs> = {
         import('../../core/dkim.js'),
       ]);
       const campaign = await requireCampaign(store, parseId(a.id));
-      if (!isValidAddress(a.to)) throw new UserError(`--to: "${a.to}" is not an email address`, 2);
+      const to = parseAddressFlag(a.to, '--to').address;
+      const email = a.email === undefined ? undefined : parseAddressFlag(a.email, '--email').address;
       // (a URL kept in a file was read into --transport by main.ts)
       const config = parseTransportUrl(resolveTransportUrl(a.transport));
       const dkim = loadDkim({ dkimKey: a['dkim-key'], dkimSelector: a['dkim-selector'] });
-      const recipient = a.email ? await store.getRecipient(campaign.id, a.email) : await store.firstRecipient(campaign.id);
+      const recipient = email ? await store.getRecipient(campaign.id, email) : await store.firstRecipient(campaign.id);
       if (!recipient)
-        throw new UserError(a.email ? `${a.email} is not a recipient of campaign ${campaign.id}` : `campaign ${campaign.id} has no recipients to render with (import some first)`);
+        throw new UserError(email ? `${email} is not a recipient of campaign ${campaign.id}` : `campaign ${campaign.id} has no recipients to render with (import some first)`);
       // Message-ID (and idempotency key) of its own: a test must never share the real recipient's.
       const testId = -Date.now();
-      const message = await new MessageBuilder(campaign, { dkim }).build({ ...recipient, id: testId }, a.to);
+      const message = await new MessageBuilder(campaign, { dkim }).build({ ...recipient, id: testId }, to);
       const transport = createTransport(config);
       try {
         const outcome = await transport.send({
           from: message.envelopeFrom,
-          to: a.to,
+          to,
           raw: message.raw,
           messageId: message.messageId,
           parts: message.parts,
@@ -51,11 +52,11 @@ export const sendTestCommand: CommandModule<GlobalArgs, SendTestArgs> = {
           idempotentUntil: transport.idempotencyWindowMs === null ? null : Date.now() + transport.idempotencyWindowMs,
         });
         const providerId = outcome.kind === 'sent' ? (outcome.providerId ?? null) : null;
-        if (a.json) printJson({ to: a.to, transport: config.display, message_id: message.messageId, provider_id: providerId, outcome });
+        if (a.json) printJson({ to, transport: config.display, message_id: message.messageId, provider_id: providerId, outcome });
         else {
           const detail =
             outcome.kind === 'sent' ? outcome.response : outcome.kind === 'throttled' ? `${outcome.error} (wait until ${new Date(outcome.until).toISOString()})` : outcome.error;
-          process.stdout.write(`${outcome.kind} to ${a.to} via ${config.display}: ${detail}\n`);
+          process.stdout.write(`${outcome.kind} to ${to} via ${config.display}: ${detail}\n`);
         }
         // 75: the service could not be used or reached (nothing was tried on the recipient's behalf)
         if (outcome.kind === 'unavailable' || (outcome.kind === 'retry' && outcome.notSent)) return 75;

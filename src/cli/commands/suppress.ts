@@ -1,8 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { addressProblem } from '../../core/campaigns.js';
+import { printable, quoted } from '../../core/printable.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, now, printJson, withJson, withStore } from '../context.js';
-import { describeFormat, FILE_RULES, invalidLines, plural } from './import.js';
+import type { FileEncoding } from '../../core/encoding.js';
+import { addressInput, describeFormat, FILE_RULES, fileOptions, invalidLines, plural, singleValued } from './import.js';
 
 const countAddresses = (n: number) => plural(n, 'address', 'addresses');
 
@@ -21,7 +23,7 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
   command: 'add <addresses..>',
   describe: 'put addresses on the suppression list',
   builder: (y) =>
-    withJson(y)
+    singleValued(withJson(y), ['reason'])
       .positional('addresses', { type: 'string', array: true, describe: 'one or more email addresses' })
       .option('reason', { type: 'string', default: 'manual', describe: 'why, kept with each address (e.g. unsubscribed, complaint)' })
       .example('$0 suppress add juan@example.cl ana@example.cl --reason unsubscribed', 'two addresses that asked to be left out')
@@ -36,7 +38,7 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       const list = a.addresses.map((e) => String(e).trim());
       const bad = list.flatMap((e) => {
         const problem = addressProblem(e);
-        return problem ? [`"${e}" (${problem})`] : [];
+        return problem ? [`${quoted(e)} (${problem})`] : [];
       });
       if (bad.length > 0) throw new UserError(`not an email address: ${bad.join(', ')}; nothing was added`);
       const added = await store.addSuppressions(list, reason, now());
@@ -76,7 +78,8 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
       if (a.json) return printJson(all.map((s) => ({ email: s.email, reason: s.reason, created_at: new Date(s.createdAt).toISOString() })));
       if (all.length === 0) return void process.stdout.write('the suppression list is empty\n');
       const width = Math.max(...all.map((s) => s.email.length));
-      for (const s of all) process.stdout.write(`${s.email.padEnd(width)}  ${new Date(s.createdAt).toISOString()}  ${s.reason}\n`);
+      // Stored text, shown harmlessly: a reason is whatever --reason said.
+      for (const s of all) process.stdout.write(`${printable(s.email).padEnd(width)}  ${new Date(s.createdAt).toISOString()}  ${printable(s.reason)}\n`);
     }),
 };
 
@@ -84,16 +87,16 @@ interface ImportArgs extends GlobalArgs {
   file: string;
   reason: string;
   'email-column'?: string;
+  encoding?: FileEncoding;
 }
 
 const importFile: CommandModule<GlobalArgs, ImportArgs> = {
   command: 'import <file>',
   describe: 'put every address of a file on the suppression list',
   builder: (y) =>
-    withJson(y)
-      .positional('file', { type: 'string', describe: 'CSV with an address column, or one address per line' })
+    singleValued(fileOptions(withJson(y)), ['reason'])
+      .positional('file', { type: 'string', describe: 'CSV with an address column, or one address per line; - for standard input' })
       .option('reason', { type: 'string', default: 'manual', describe: 'why, kept with each address' })
-      .option('email-column', { type: 'string', describe: 'name of the address column, if it is not email, correo, e-mail or mail' })
       .example('$0 suppress import bajas.txt --reason unsubscribed', 'a list of unsubscribed addresses, one per line')
       .epilogue(
         FILE_RULES +
@@ -110,12 +113,18 @@ const importFile: CommandModule<GlobalArgs, ImportArgs> = {
     withStore(a, async (store) => {
       const reason = requireReason(a.reason);
       const { importSuppressions } = await import('../../core/import.js');
-      const report = await importSuppressions(store, a.file, { reason, emailColumn: a['email-column'], now: now() });
+      const input = addressInput(a.file);
+      const report = await importSuppressions(store, input, {
+        reason,
+        emailColumn: a['email-column'],
+        encoding: a.encoding,
+        now: now(),
+      });
       const { added, duplicates, invalid } = report;
       if (a.json) return printJson({ added, duplicates, invalid });
       process.stdout.write(
         `added ${countAddresses(added)} to the suppression list, ${plural(duplicates, 'duplicate')} skipped, ` +
-          `${plural(invalid.length, 'invalid line')} skipped (${describeFormat(a.file, report.format)})\n` +
+          `${plural(invalid.length, 'invalid line')} skipped (${describeFormat(input, report.format)})\n` +
           invalidLines(invalid),
       );
     }),

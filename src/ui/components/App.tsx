@@ -1,3 +1,4 @@
+import { printable } from '../../core/printable.js';
 import { Box, Text, useApp } from 'ink';
 import { type ReactNode, useCallback, useEffect, useMemo } from 'react';
 import { type AppActions, AppActionsContext, useAppActions } from '../app-context.js';
@@ -194,15 +195,16 @@ function AppBody({ controller, dbLabel, quitSignal, onForceQuit, onExit }: AppPr
   const onCampaign = ui.screen !== 'list' && selected !== null;
   if (onCampaign) {
     const c = selected.campaign;
-    // TODO(printable): campaign names and addresses through src/core/printable.ts once it lands.
+    // Campaign names and addresses come from outside: control characters shown harmlessly.
+    const name = printable(c.name);
     const heading =
       ui.screen === 'log'
-        ? t(m.logTitle, { id: c.id, name: c.name })
+        ? t(m.logTitle, { id: c.id, name })
         : ui.screen === 'failed'
-          ? t(m.failedTitle, { id: c.id, name: c.name })
+          ? t(m.failedTitle, { id: c.id, name })
           : ui.screen === 'history' && ui.history
-            ? t(m.historyTitle, { email: ui.history.email })
-            : `aremko-mail › #${c.id} ${c.name}`;
+            ? t(m.historyTitle, { email: printable(ui.history.email) })
+            : `aremko-mail › #${c.id} ${name}`;
     title = (
       <Text wrap="truncate-end" bold>
         {heading}

@@ -1,3 +1,4 @@
+import { printable } from '../../core/printable.js';
 import { Box, Text } from 'ink';
 import type { CampaignSummary } from '../../core/types.js';
 import type { Snapshot } from '../controller.js';
@@ -73,7 +74,6 @@ function CampaignRow({ s, snap, selected, width, now }: { s: CampaignSummary; sn
   const n = s.counts;
   const barWidth = Math.max(8, Math.min(30, Math.floor(width / 5)));
   const statusWord = m.campaignStatus[c.status];
-  // TODO(printable): the campaign name through src/core/printable.ts once it lands.
   const details = [
     t(m.sentOfTotal, { sent: fmt.num(n.sent), total: fmt.num(n.total) }),
     t(m.failedN, { n: fmt.num(n.failed) }),
@@ -86,7 +86,7 @@ function CampaignRow({ s, snap, selected, width, now }: { s: CampaignSummary; sn
       <SplitLine
         left={
           <Text wrap="truncate-end" bold={selected} color={selected ? theme.color('accent') : undefined}>
-            {selected ? '› ' : '  '}#{c.id} {c.name}
+            {selected ? '› ' : '  '}#{c.id} {printable(c.name)}
           </Text>
         }
         right={

@@ -1,3 +1,4 @@
+import { printable } from '../../core/printable.js';
 import { Box, Text } from 'ink';
 import { useAppActions } from '../app-context.js';
 import { t } from '../i18n.js';
@@ -100,11 +101,10 @@ function ResolveDialog({ dialog, width }: { dialog: Extract<Dialog, { kind: 'res
       else void controller.resolveOne(dialog.id, dialog.email, mode);
     } else if (isNo(input, key)) dispatch({ type: 'closeDialog' });
   });
-  // TODO(printable): show the address through src/core/printable.ts once it lands.
   return dialog.kind === 'resolve' ? (
     <Question question={t(m.resolveTitle, { n: fmt.num(dialog.count) })} choices={m.resolveChoices} tone="warn" width={width} />
   ) : (
-    <Question question={t(m.resolveOneTitle, { email: dialog.email })} choices={m.resolveOneChoices} tone="warn" width={width} />
+    <Question question={t(m.resolveOneTitle, { email: printable(dialog.email) })} choices={m.resolveOneChoices} tone="warn" width={width} />
   );
 }
 

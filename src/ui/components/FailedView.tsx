@@ -3,6 +3,7 @@
  * when, last error — one page at a time from the store, scrollable, filtered by address or error
  * text (`/`), `Enter` for one recipient's history, `r` to resolve one in-doubt recipient.
  */
+import { printable } from '../../core/printable.js';
 import type { RecipientStatus } from '../../core/types.js';
 import { Box, Text } from 'ink';
 import { useEffect } from 'react';
@@ -181,8 +182,8 @@ export function FailedList({
   else
     body = rows.slice(0, page).map((r, i) => {
       const here = offset + i === cursor;
-      // TODO(printable): address and error through src/core/printable.ts once it lands.
-      const text = cells(r.email, m.recipientIs[r.status], fmt.num(r.attempts), whens[i] ?? '', oneLine(r.lastError));
+      // Addresses and server answers come from outside: control characters shown harmlessly.
+      const text = cells(printable(r.email), m.recipientIs[r.status], fmt.num(r.attempts), whens[i] ?? '', printable(oneLine(r.lastError)));
       return (
         <Row key={r.id}>
           <Text

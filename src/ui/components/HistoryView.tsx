@@ -3,6 +3,7 @@
  * answer, oldest first — time, attempt n, what came of it, the server's answer or the error in
  * full (wrapped). Scrollable; `r` resolves it when it is in doubt.
  */
+import { printable } from '../../core/printable.js';
 import { Box, Text } from 'ink';
 import type { Campaign, StoredEvent } from '../../core/types.js';
 import { useAppActions } from '../app-context.js';
@@ -62,8 +63,8 @@ function entryLines(e: StoredEvent, m: Messages, fmt: Formatter, tz: string | nu
     .filter(Boolean)
     .join(' · ');
   const lines: HistoryLine[] = [{ key: `e${e.id}`, time, text: head, tone: TONES[e.type] ?? 'plain' }];
-  // TODO(printable): the server's words through src/core/printable.ts once it lands.
-  const answer = [str(d.response ?? d.error).replace(/\s+/g, ' ').trim(), d.providerId ? `(${str(d.providerId)})` : '']
+  // The server's words come from outside: control characters shown harmlessly.
+  const answer = [printable(str(d.response ?? d.error).replace(/\s+/g, ' ').trim()), d.providerId ? `(${printable(str(d.providerId))})` : '']
     .filter(Boolean)
     .join(' ');
   if (answer) {
