@@ -35,6 +35,7 @@ const COMMANDS: Record<string, Loader> = {
   export: async () => (await import('./commands/export.js')).exportCommand,
   suppress: async () => (await import('./commands/suppress.js')).suppressCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
+  db: async () => (await import('./commands/db.js')).dbCommand,
 };
 
 export async function commandsFor(argv: string[]): Promise<CommandModule<any, any>[]> {
@@ -58,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
       '$0 [command]\n\nEmail campaigns that never stop halfway and never send twice.\n' +
         'With no command: the live TUI in a terminal, `status` otherwise.',
     )
-    .option('db', { type: 'string', global: true, describe: 'SQLite database file [env AREMKO_MAIL_DB] (default data/aremko-mail.db)' })
+    .option('db', { type: 'string', global: true, describe: 'SQLite file, or postgres://user:pass@host/db?schema=…&sslmode=… [env AREMKO_MAIL_DB] (default data/aremko-mail.db)' })
     .option('transport', {
       type: 'string',
       global: true,

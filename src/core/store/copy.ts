@@ -1,0 +1,177 @@
+/**
+ * `db copy`: a whole SQLite database into an empty PostgreSQL schema — campaigns, recipients
+ * (status, attempts, Message-IDs…), the log, the suppression list — in one transaction, with
+ * COPY, then counted on both sides. Runners are not copied: they are processes of the machine
+ * being left behind; a recipient one of them had in flight is taken over (in_doubt) by the first
+ * runner on PostgreSQL, as after any dead runner.
+ */
+import type Database from 'better-sqlite3';
+import type { Sql } from 'postgres';
+import { Writable } from 'node:stream';
+import { UserError } from '../types.js';
+import { openPostgresStore, parsePostgresUrl, pgFault, type PgLocation } from './postgres.js';
+import { openSqliteStore } from './sqlite.js';
+
+/** Copied in this order (foreign keys); ids are kept. */
+const TABLES = ['campaigns', 'suppressions', 'recipients', 'events'] as const;
+type Table = (typeof TABLES)[number];
+/** Tables whose ids come from an identity sequence, set past the copied ids afterwards. */
+const IDENTITY: readonly Table[] = ['campaigns', 'recipients', 'events'];
+
+export interface CopyProgress {
+  table: Table;
+  /** Rows of this table copied so far, and in all. */
+  done: number;
+  total: number;
+}
+
+export interface CopyReport {
+  from: string;
+  to: string;
+  schema: string;
+  /** Rows per table, as counted in the source and then in PostgreSQL. */
+  tables: Record<Table, { source: number; copied: number }>;
+  /** Recipients per campaign and status, equal on both sides. */
+  recipients: Record<string, Record<string, number>>;
+  ms: number;
+}
+
+type Row = Record<string, unknown>;
+
+/** COPY's text format: \N for null, backslash, tab and line breaks escaped. */
+function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+function write(stream: Writable, chunk: string): Promise<void> {
+  return new Promise((resolve, reject) => stream.write(chunk, (err) => (err ? reject(err) : resolve())));
+}
+
+async function targetColumns(sql: Sql, schema: string, table: Table): Promise<string[]> {
+  const rows = await sql`SELECT column_name FROM information_schema.columns WHERE table_schema = ${schema} AND table_name = ${table} ORDER BY ordinal_position`;
+  return rows.map((r) => r.column_name as string);
+}
+
+/** Counts per campaign and status, from the rows themselves (not from the kept counts). */
+function sourceCounts(db: Database.Database): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const r of db.prepare(`SELECT campaign_id AS c, status AS s, count(*) AS n FROM recipients GROUP BY 1, 2`).all() as Row[])
+    (out[String(r.c)] ??= {})[String(r.s)] = Number(r.n);
+  return out;
+}
+
+export async function copySqliteToPostgres(
+  fromPath: string,
+  toUrl: string,
+  options: { now?: number; onProgress?: (p: CopyProgress) => void } = {},
+): Promise<CopyReport> {
+  const started = Date.now();
+  const now = options.now ?? Date.now();
+  const loc: PgLocation = parsePostgresUrl(toUrl);
+  const source = openSqliteStore(fromPath, { mustExist: true });
+  const db = source.raw;
+  let target: Awaited<ReturnType<typeof openPostgresStore>> | null = null;
+  try {
+    // A database a runner is sending from is a moving target: copy it once they are done.
+    const live = db.prepare(`SELECT owner, campaign_id FROM runners WHERE expires_at > ?`).all(now) as Row[];
+    if (live.length > 0)
+      throw new UserError(
+        `${source.display}: campaign ${live[0]!.campaign_id} is being sent by ${live[0]!.owner}; stop every run (or wait for it) before copying; nothing was copied`,
+      );
+    target = await openPostgresStore(toUrl); // creates and migrates the schema
+    const sql = target.sql;
+    const [used] = await sql`
+      SELECT (SELECT count(*) FROM campaigns) AS campaigns, (SELECT count(*) FROM suppressions) AS suppressions, (SELECT count(*) FROM events) AS events`;
+    if (Number(used!.campaigns) + Number(used!.suppressions) + Number(used!.events) > 0)
+      throw new UserError(
+        `${loc.display}: schema "${loc.schema}" is not empty (${used!.campaigns} campaigns, ${used!.suppressions} suppressions); ` +
+          'db copy only fills an empty one (choose another with ?schema=); nothing was copied',
+      );
+
+    const totals = {} as Record<Table, number>;
+    for (const t of TABLES) totals[t] = Number((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as Row).n);
+    const copied = {} as Record<Table, number>;
+
+    // One reserved connection, one transaction: a copy that fails half-way leaves the schema empty.
+    const conn = await sql.reserve();
+    try {
+      await conn.unsafe('BEGIN');
+      // The counts are computed once at the end, not by a trigger per copied row.
+      await conn.unsafe('ALTER TABLE recipients DISABLE TRIGGER USER');
+      for (const table of TABLES) {
+        const sourceCols = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as Row[]).map((r) => String(r.name)));
+        const cols = (await targetColumns(sql, loc.schema, table)).filter((c) => sourceCols.has(c));
+        const stream = (await conn.unsafe(`COPY ${table} (${cols.map((c) => `"${c}"`).join(', ')}) FROM STDIN`).writable()) as Writable;
+        const done = new Promise<void>((resolve, reject) => {
+          stream.once('error', reject);
+          stream.once('finish', resolve);
+        });
+        const select = db.prepare(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM ${table}${table === 'suppressions' ? '' : ' ORDER BY id'}`);
+        let n = 0;
+        let chunk = '';
+        for (const row of select.iterate() as IterableIterator<Row>) {
+          chunk += cols.map((c) => copyValue(row[c])).join('\t') + '\n';
+          n++;
+          if (chunk.length > 1 << 16) {
+            await write(stream, chunk);
+            chunk = '';
+            options.onProgress?.({ table, done: n, total: totals[table] });
+          }
+        }
+        if (chunk) await write(stream, chunk);
+        stream.end();
+        await done;
+        copied[table] = n;
+        options.onProgress?.({ table, done: n, total: totals[table] });
+      }
+      await conn.unsafe('ALTER TABLE recipients ENABLE TRIGGER USER');
+      await conn`INSERT INTO campaign_counts (campaign_id, status, n) SELECT campaign_id, status, count(*) FROM recipients GROUP BY 1, 2`;
+      for (const t of IDENTITY)
+        await conn.unsafe(`SELECT setval(pg_get_serial_sequence('"${loc.schema}".${t}', 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) FROM ${t}`);
+
+      // Verify before committing: every table's rows, and recipients per campaign and status.
+      const want = sourceCounts(db);
+      const got: Record<string, Record<string, number>> = {};
+      for (const r of await conn`SELECT campaign_id AS c, status AS s, count(*) AS n FROM recipients GROUP BY 1, 2`)
+        (got[String(r.c)] ??= {})[String(r.s)] = Number(r.n);
+      const kept: Record<string, Record<string, number>> = {};
+      for (const r of await conn`SELECT campaign_id AS c, status AS s, n FROM campaign_counts WHERE n <> 0`)
+        (kept[String(r.c)] ??= {})[String(r.s)] = Number(r.n);
+      for (const t of TABLES) {
+        const [c] = await conn.unsafe(`SELECT count(*) AS n FROM ${t}`);
+        if (Number(c!.n) !== totals[t] || copied[t] !== totals[t])
+          throw new UserError(`db copy: ${t} has ${c!.n} rows in PostgreSQL but ${totals[t]} in ${source.display}; nothing was copied`);
+      }
+      if (JSON.stringify(sortKeys(got)) !== JSON.stringify(sortKeys(want)) || JSON.stringify(sortKeys(kept)) !== JSON.stringify(sortKeys(want)))
+        throw new UserError(`db copy: the recipients' statuses differ between ${source.display} and PostgreSQL; nothing was copied`);
+      await conn.unsafe('COMMIT');
+      return {
+        from: source.display,
+        to: loc.display,
+        schema: loc.schema,
+        tables: Object.fromEntries(TABLES.map((t) => [t, { source: totals[t], copied: copied[t] }])) as CopyReport['tables'],
+        recipients: want,
+        ms: Date.now() - started,
+      };
+    } catch (err) {
+      await conn.unsafe('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  } catch (err) {
+    throw pgFault(err, loc);
+  } finally {
+    await target?.close().catch(() => undefined);
+    await source.close();
+  }
+}
+
+function sortKeys(o: Record<string, Record<string, number>>): [string, [string, number][]][] {
+  return Object.keys(o)
+    .sort()
+    .map((k) => [k, Object.entries(o[k]!).sort(([a], [b]) => a.localeCompare(b))]);
+}
+

@@ -1,0 +1,135 @@
+/**
+ * What only the PostgreSQL backend has: a schema of its own in a shared database, a URL with a
+ * password that must never show, change notifications, TLS settings.
+ */
+import postgres from 'postgres';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PG_SCHEMA_VERSION } from '../../src/core/store/postgres-schema.js';
+import { openPostgresStore, parsePostgresUrl } from '../../src/core/store/postgres.js';
+import { displayLocation } from '../../src/core/store/open.js';
+import { ConfigError, UserError } from '../../src/core/types.js';
+import { createTestDatabase, pgUrl, type TestDatabase } from '../helpers/backends.js';
+import { settings } from '../helpers/store.js';
+
+const T0 = Date.UTC(2026, 10, 27, 12);
+
+describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () => {
+  let db: TestDatabase;
+  let admin: postgres.Sql;
+  beforeEach(async () => {
+    db = await createTestDatabase('postgres');
+    admin = postgres(pgUrl()!.replace(/\?.*$/, ''), { onnotice: () => undefined, max: 1 });
+  });
+  afterEach(async () => {
+    await admin.end({ timeout: 5 });
+    await db.cleanup();
+  });
+  const schemaOf = (location: string) => new URL(location).searchParams.get('schema')!;
+
+  it('creates its own schema on first use, with its tables there and none in public', async () => {
+    const store = await db.open();
+    await store.createCampaign(settings(), T0);
+    const schema = schemaOf(db.location);
+    const tables = (await admin`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY 1`).map((r) => r.table_name);
+    expect(tables).toEqual(['campaign_counts', 'campaigns', 'events', 'meta', 'recipients', 'runners', 'suppressions']);
+    const inPublic = await admin`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('campaigns', 'recipients')`;
+    expect(inPublic).toHaveLength(0);
+    const meta = await admin.unsafe(`SELECT key, value FROM "${schema}".meta ORDER BY key`);
+    expect(meta).toEqual([
+      { key: 'application', value: 'aremko-mail' },
+      { key: 'schema_version', value: String(PG_SCHEMA_VERSION) },
+    ]);
+  });
+
+  it('shares a database with another application: its tables in their schema are never touched', async () => {
+    const schema = schemaOf(db.location);
+    await admin.unsafe(`CREATE SCHEMA IF NOT EXISTS webapp; CREATE TABLE IF NOT EXISTS webapp.campaigns (id int, title text); INSERT INTO webapp.campaigns VALUES (1, 'theirs')`);
+    try {
+      const store = await db.open();
+      await store.createCampaign(settings({ name: 'ours' }), T0);
+      expect(await admin`SELECT * FROM webapp.campaigns`).toEqual([{ id: 1, title: 'theirs' }]);
+      expect((await admin.unsafe(`SELECT name FROM "${schema}".campaigns`)).map((r) => r.name)).toEqual(['ours']);
+    } finally {
+      await admin.unsafe('DROP SCHEMA webapp CASCADE');
+    }
+  });
+
+  it('refuses a schema written by a newer version, and one holding another application\'s tables, leaving both untouched', async () => {
+    const store = await db.open();
+    await store.close();
+    const schema = schemaOf(db.location);
+    await admin.unsafe(`UPDATE "${schema}".meta SET value = '${PG_SCHEMA_VERSION + 3}' WHERE key = 'schema_version'`);
+    await expect(openPostgresStore(db.location)).rejects.toThrow(/newer aremko-mail .* left untouched/);
+    expect((await admin.unsafe(`SELECT value FROM "${schema}".meta WHERE key = 'schema_version'`))[0]!.value).toBe(String(PG_SCHEMA_VERSION + 3));
+
+    const foreign = `f_${schema}`;
+    await admin.unsafe(`CREATE SCHEMA "${foreign}"; CREATE TABLE "${foreign}".notes (x int)`);
+    try {
+      const url = db.location.replace(`schema=${schema}`, `schema=${foreign}`);
+      await expect(openPostgresStore(url)).rejects.toThrow(/holds tables that are not aremko-mail's; it was left untouched/);
+      expect((await admin`SELECT table_name FROM information_schema.tables WHERE table_schema = ${foreign}`).map((r) => r.table_name)).toEqual(['notes']);
+    } finally {
+      await admin.unsafe(`DROP SCHEMA "${foreign}" CASCADE`);
+    }
+  });
+
+  it('never shows the password: not in the URL it displays, not in a refused login, not when the server is down', async () => {
+    const url = new URL(db.location);
+    const password = decodeURIComponent(url.password);
+    expect(password.length).toBeGreaterThan(4);
+    expect(displayLocation(db.location)).toContain(':***@');
+    expect(displayLocation(db.location)).not.toContain(password);
+    const store = await db.open();
+    expect(store.display).not.toContain(password);
+    await store.close();
+
+    url.password = 'Wr0ng-Secret';
+    const refused = await openPostgresStore(url.toString()).catch((e) => e);
+    expect(refused).toBeInstanceOf(UserError);
+    expect(refused.message).toMatch(/refused the login of user postgres/);
+    expect(refused.message).not.toContain('Wr0ng-Secret');
+    expect(refused.message).toContain('***');
+
+    url.password = 'Wr0ng-Secret';
+    url.port = '1';
+    const down = await openPostgresStore(url.toString()).catch((e) => e);
+    expect(down).toBeInstanceOf(UserError);
+    expect(down.message).toMatch(/cannot reach the database at 127\.0\.0\.1:1\/postgres \(connection refused\)/);
+    expect(down.message).not.toContain('Wr0ng-Secret');
+  });
+
+  it('URL options are checked, and a bad one is a configuration error that hides the password', () => {
+    expect(parsePostgresUrl('postgres://u:p@h/db')).toMatchObject({ host: 'h', port: 5432, database: 'db', schema: 'aremko_mail', sslmode: 'prefer' });
+    expect(parsePostgresUrl('postgresql://u:p%40ss@h:6543/db?sslmode=verify-full&schema=mail_2')).toMatchObject({ port: 6543, password: 'p@ss', sslmode: 'verify-full', schema: 'mail_2' });
+    for (const [url, why] of [
+      ['postgres://u:s3cr3t@h/db?sslmode=maybe', /sslmode must be one of disable, prefer, require, verify-full/],
+      ['postgres://u:s3cr3t@h/db?schema=Bad-Name', /schema must be a lower-case name/],
+      ['postgres://u:s3cr3t@h/db?colour=blue', /unknown option "colour"/],
+      ['postgres://u:s3cr3t@h/', /names no database/],
+    ] as const) {
+      let err: unknown;
+      try {
+        parsePostgresUrl(url);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(why);
+      expect((err as Error).message).not.toContain('s3cr3t');
+    }
+  });
+
+  it('a watcher learns of another connection\'s commits through LISTEN, within a second', async () => {
+    const watcher = await db.open();
+    const writer = await db.open();
+    const before = await watcher.changeMarker();
+    await writer.createCampaign(settings(), T0);
+    const deadline = Date.now() + 1000;
+    let after = await watcher.changeMarker();
+    while (after === before && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await watcher.changeMarker();
+    }
+    expect(after).toBeGreaterThan(before);
+  });
+});
