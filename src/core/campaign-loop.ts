@@ -41,6 +41,8 @@ export class CampaignLoop {
   private storeError: { message: string; since: number } | null = null;
   /** The renewal under way, if any (the timer's or the loop's own). */
   private beating: Promise<void> | null = null;
+  /** The takeover of dead runners under way, if any: it may wait for the campaign's lock. */
+  private reaping: Promise<void> | null = null;
   private renewedAt: number;
   private throttledUntil = 0;
   private readonly idempotencyWindowMs: number | null;
@@ -80,9 +82,13 @@ export class CampaignLoop {
     }
   }
 
-  /** Renews this runner's lease and takes over dead runners (one renewal at a time). */
+  /**
+   * The heartbeat: renews this runner's lease, and (apart, so that a takeover waiting for the
+   * campaign's lock never delays a renewal) takes over dead runners. One of each at a time.
+   */
   private beat(): Promise<void> {
     if (this.leaseLost) return Promise.resolve();
+    this.reaping ??= this.reap().finally(() => (this.reaping = null));
     this.beating ??= this.renew().finally(() => (this.beating = null));
     return this.beating;
   }
@@ -91,9 +97,7 @@ export class CampaignLoop {
     const x = this.x;
     try {
       const now = x.clock.now();
-      const beat = await x.store.heartbeat(this.id, x.owner.token, now, x.leaseTtlMs, await x.localDead(this.id));
-      await x.reported(this.id, beat.reaped);
-      if (beat.alive) this.renewedAt = now;
+      if (await x.store.renewLease(x.owner.token, now, x.leaseTtlMs)) this.renewedAt = now;
       else {
         this.leaseLost = true;
         await x.emit({ type: 'lease_lost', at: x.clock.now(), campaignId: this.id, owner: x.ownerName }, true);
@@ -101,6 +105,15 @@ export class CampaignLoop {
     } catch {
       // The database is unreachable: the next step says so. Our lease expires on its own, and
       // the store refuses our claims once it has.
+    }
+  }
+
+  private async reap(): Promise<void> {
+    const x = this.x;
+    try {
+      await x.reported(this.id, await x.store.reapDead(this.id, x.owner, x.clock.now(), await x.localDead(this.id)));
+    } catch {
+      // as for renew
     }
   }
 
@@ -261,11 +274,16 @@ export class CampaignLoop {
     await new Promise((resolve) => setImmediate(resolve));
   }
 
-  /** Lets in-flight sends finish (bounded when stopping) and records every answer. */
+  /**
+   * Lets in-flight sends finish and records every answer — bounded (drainTimeoutMs) when
+   * stopping, and when this runner was taken for dead or lost its database: then the others (or
+   * the next run) have those recipients in doubt already, and hanging on a dead connection for
+   * minutes helps nobody.
+   */
   private async drain(): Promise<void> {
     if (this.inFlight.size > 0) {
       const all = Promise.allSettled([...this.inFlight.keys()]);
-      if (!this.x.stopSignal.aborted) await all;
+      if (!this.x.stopSignal.aborted && !this.leaseLost && !this.storeError) await all;
       else {
         const timeout = new AbortController();
         await Promise.race([all, this.x.clock.sleep(this.x.drainTimeoutMs, timeout.signal)]);

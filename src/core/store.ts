@@ -214,8 +214,13 @@ export interface Store {
    * its token in `localDead` (its process is gone from this host).
    */
   joinCampaign(campaignId: number, me: RunnerIdentity, now: number, ttlMs: number, localDead: string[]): Promise<{ runner: Runner; reaped: Reaped[] }>;
-  /** Renews this runner's lease and takes over dead ones; `alive` false: it was reaped itself. */
-  heartbeat(campaignId: number, token: string, now: number, ttlMs: number, localDead: string[]): Promise<{ alive: boolean; reaped: Reaped[] }>;
+  /**
+   * Renews a runner's lease (its own row only: never waits behind another runner's transaction).
+   * False when the runner is gone: another one took it for dead, and then it is.
+   */
+  renewLease(token: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Takes over the campaign's dead runners (lease expired, or their token in `localDead`). */
+  reapDead(campaignId: number, me: RunnerIdentity, now: number, localDead: string[]): Promise<Reaped[]>;
   /**
    * Unregisters a runner that stops. Its recipients still `sending` become `in_doubt` when their
    * message went to the server (`unanswered`), or `pending` again when it never did (a claim whose
@@ -245,7 +250,8 @@ export type EngineStore = Pick<
   | 'addEvent'
   | 'listRunners'
   | 'joinCampaign'
-  | 'heartbeat'
+  | 'renewLease'
+  | 'reapDead'
   | 'leaveCampaign'
   | 'step'
   | 'settle'

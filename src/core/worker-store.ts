@@ -81,7 +81,8 @@ export class WorkerStore implements EngineStore {
   addEvent: EngineStore['addEvent'] = (...a) => this.call('addEvent', a);
   listRunners: EngineStore['listRunners'] = (...a) => this.call('listRunners', a);
   joinCampaign: EngineStore['joinCampaign'] = (...a) => this.call('joinCampaign', a);
-  heartbeat: EngineStore['heartbeat'] = (...a) => this.call('heartbeat', a);
+  renewLease: EngineStore['renewLease'] = (...a) => this.call('renewLease', a);
+  reapDead: EngineStore['reapDead'] = (...a) => this.call('reapDead', a);
   leaveCampaign: EngineStore['leaveCampaign'] = (...a) => this.call('leaveCampaign', a);
   step: EngineStore['step'] = (...a) => this.call('step', a);
   settle: EngineStore['settle'] = (...a) => this.call('settle', a);

@@ -119,6 +119,30 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
     }
   });
 
+  it('a lease renewal goes through while another runner\'s transaction holds the campaign (a stalled runner cannot expire the others)', async () => {
+    const store = await db.open();
+    const c = await store.createCampaign(settings(), T0);
+    await store.transition(c.id, ['draft'], 'sending', T0);
+    await store.joinCampaign(c.id, { host: 'h', pid: 1, token: 'me' }, T0, 60_000, []);
+    const schema = schemaOf(db.location);
+    const holder = await admin.reserve();
+    try {
+      await holder.unsafe('BEGIN');
+      await holder.unsafe(`SELECT id FROM "${schema}".campaigns WHERE id = ${c.id} FOR UPDATE`);
+      expect(await store.renewLease('me', T0 + 1000, 60_000)).toBe(true);
+      // whereas a claim waits for the campaign: it is still waiting when the holder lets go
+      let claimed = false;
+      const step = store.step(c.id, 'me', T0 + 1000, [], 1).then(() => (claimed = true));
+      await store.listRunners(c.id); // a round trip for the claim to reach the server
+      expect(claimed).toBe(false);
+      await holder.unsafe('COMMIT');
+      await step;
+      expect(claimed).toBe(true);
+    } finally {
+      holder.release();
+    }
+  });
+
   it('a watcher learns of another connection\'s commits through LISTEN, within a second', async () => {
     const watcher = await db.open();
     const writer = await db.open();

@@ -128,7 +128,7 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect(reaped).toEqual([{ owner: 'h2:200', inDoubt: 1, requeued: 0 }]);
     expect(await counts(id)).toMatchObject({ in_doubt: 1 });
     expect(await claim(id, other.token, later)).toEqual({ kind: 'lost_lease' });
-    expect(await store.heartbeat(id, other.token, later, TTL, [])).toEqual({ alive: false, reaped: [] });
+    expect(await store.renewLease(other.token, later, TTL)).toBe(false);
     // the truth beats "in doubt"
     expect(await record(other.token, answer(theirs!.id, 'sent', later))).toEqual([true]);
     expect(await counts(id)).toMatchObject({ sent: 1, in_doubt: 0 });
@@ -145,18 +145,18 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect((await store.listRunners(id)).map((r) => r.owner)).toEqual(['h1:100']);
   });
 
-  it('heartbeat renews the lease and reaps the dead; a runner taken for dead is dead, one merely late is renewed', async () => {
+  it('renewing keeps a lease; reaping takes the dead; a runner taken for dead is dead, one merely late is renewed', async () => {
     const id = await sendingCampaign(2);
     await join(id, me);
     await join(id, other);
-    expect(await store.heartbeat(id, me.token, T0 + 30_000, TTL, [])).toEqual({ alive: true, reaped: [] });
-    const beat = await store.heartbeat(id, me.token, T0 + 61_000, TTL, []);
-    expect(beat).toEqual({ alive: true, reaped: [{ owner: 'h2:200', inDoubt: 0, requeued: 0 }] });
-    expect((await store.heartbeat(id, other.token, T0 + 62_000, TTL, [])).alive).toBe(false);
+    expect(await store.renewLease(me.token, T0 + 30_000, TTL)).toBe(true);
+    expect(await store.reapDead(id, me, T0 + 30_000, [])).toEqual([]);
+    expect(await store.reapDead(id, me, T0 + 61_000, [])).toEqual([{ owner: 'h2:200', inDoubt: 0, requeued: 0 }]);
+    expect(await store.renewLease(other.token, T0 + 62_000, TTL)).toBe(false);
     // suspended past its lease, but nobody took it over: renewed, and it claims again
-    expect((await claim(id, me.token, T0 + 61_000 + TTL + 5)).kind).toBe('lost_lease');
-    expect(await store.heartbeat(id, me.token, T0 + 61_000 + TTL + 5, TTL, [])).toEqual({ alive: true, reaped: [] });
-    expect((await claim(id, me.token, T0 + 61_000 + TTL + 6)).kind).toBe('claimed');
+    expect((await claim(id, me.token, T0 + 30_000 + TTL + 5)).kind).toBe('lost_lease');
+    expect(await store.renewLease(me.token, T0 + 30_000 + TTL + 5, TTL)).toBe(true);
+    expect((await claim(id, me.token, T0 + 30_000 + TTL + 6)).kind).toBe('claimed');
   });
 
   it('leaving: unanswered sends become in_doubt at once, claims that never went out go back to pending', async () => {
@@ -239,7 +239,7 @@ describe.each(backends())('store conformance: %s', (backend) => {
     // the other one is not claimed before the provider forgets the key: then it is in doubt
     await record(me.token, answer(again!.id, 'sent', T0 + 3));
     const late = T0 + window + 1;
-    await store.heartbeat(id, me.token, T0 + 10, TTL, []);
+    await store.renewLease(me.token, T0 + 10, TTL);
     await join(id, { host: 'h3', pid: 3, token: 'tok-3' }, late);
     expect(await claim(id, 'tok-3', late)).toEqual({ kind: 'done' });
     expect(await counts(id)).toMatchObject({ sent: 1, in_doubt: 1, pending: 0 });

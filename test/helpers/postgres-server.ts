@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ export function freePort(): Promise<number> {
  * Starts a server. `durable` keeps PostgreSQL's own fsync and synchronous commits (benchmarks);
  * tests turn them off, since they never crash the database itself.
  */
-export async function startPgServer(options: { durable?: boolean; bin?: string } = {}): Promise<PgServer> {
+export async function startPgServer(options: { durable?: boolean; bin?: string; listen?: string[]; allow?: string[] } = {}): Promise<PgServer> {
   const bin = options.bin ?? findPgBin();
   if (!bin) throw new Error('PostgreSQL server binaries not found (Debian: apt-get install postgresql)');
   const dir = mkdtempSync(join(tmpdir(), 'aremko-pg-'));
@@ -72,11 +72,16 @@ export async function startPgServer(options: { durable?: boolean; bin?: string }
   if (asRoot) chownSync(pwfile, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
   run('initdb', ['-D', data, '--auth-local=trust', '--auth-host=scram-sha-256', '-U', 'postgres', `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8', '--locale=C']);
   rmSync(pwfile);
+  // Logins from other test hosts (network namespaces), with the password like loopback ones.
+  if (options.allow?.length) {
+    const hba = join(data, 'pg_hba.conf');
+    appendFileSync(hba, options.allow.map((cidr) => `host all all ${cidr} scram-sha-256\n`).join(''));
+  }
   const port = await freePort();
   const settings = [
     `-p ${port}`,
     `-k ${dir}`,
-    `-c listen_addresses=127.0.0.1`,
+    `-c listen_addresses=${(options.listen ?? ['127.0.0.1']).join(',')}`,
     `-c max_connections=200`,
     ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
   ].join(' ');

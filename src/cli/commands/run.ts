@@ -46,6 +46,20 @@ function summaryLine(r: CampaignRunResult): string {
   return `campaign ${r.campaignId}: ${what[r.outcome]} — this run: ${r.sent} sent, ${r.failed} failed, ${r.retried} to retry, ${r.inDoubt} in doubt`;
 }
 
+/**
+ * AREMKO_MAIL_LEASE_SECONDS: how long a runner that stops renewing stays "alive" for the others
+ * (default 60). Shorter takes over a dead host sooner; it must stay well above the longest stall
+ * a live runner may have (a slow disk, a busy database). Tests use a few seconds.
+ */
+function leaseTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.AREMKO_MAIL_LEASE_SECONDS;
+  if (raw === undefined || raw === '') return undefined;
+  const seconds = Number(raw);
+  if (!/^\d+$/.test(raw) || seconds < 2 || seconds > 3600)
+    throw new ConfigError(`AREMKO_MAIL_LEASE_SECONDS: "${raw}" must be a whole number of seconds from 2 to 3600`);
+  return seconds * 1000;
+}
+
 export async function runHandler(a: RunArgs): Promise<void> {
   await withStore(a, async (store) => {
     if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
@@ -78,7 +92,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
     // On SQLite the engine commits on a worker thread of its own (see WorkerStore): SMTP and
     // rendering go on while each synced commit reaches the disk.
     const engineStore = store instanceof SqliteStore ? await WorkerStore.open(store.location) : store;
-    const engine = new Engine({ store: engineStore, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'], dkim });
+    const engine = new Engine({ store: engineStore, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'], dkim, leaseTtlMs: leaseTtlFromEnv() });
     engine.on('event', (e) => process.stdout.write(print(e) + '\n'));
 
     let signals = 0;

@@ -39,7 +39,9 @@ export class PgTx implements Tx {
   // ---- campaigns ----------------------------------------------------------------------------
   async campaign(id: number, options: { lock?: boolean } = {}): Promise<Campaign | null> {
     const sql = this.sql;
-    const [r] = options.lock ? await sql`SELECT * FROM campaigns WHERE id = ${id} FOR UPDATE` : await sql`SELECT * FROM campaigns WHERE id = ${id}`;
+    // NO KEY UPDATE: runners' rules still take turns on it, while inserts that only reference
+    // the campaign (an import's recipients, a new runner's row) need not wait.
+    const [r] = options.lock ? await sql`SELECT * FROM campaigns WHERE id = ${id} FOR NO KEY UPDATE` : await sql`SELECT * FROM campaigns WHERE id = ${id}`;
     return r ? toCampaign(r) : null;
   }
 

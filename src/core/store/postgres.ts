@@ -19,7 +19,7 @@ import { displayLocation, type OpenStoreOptions } from './open.js';
 import { APPLICATION, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import { PgTx } from './postgres-tx.js';
 import { type Row, toCounts, toRecipient } from './rows.js';
-import { type Backend, SqlStore } from './sql-store.js';
+import { type Backend, SqlStore, type TxOptions } from './sql-store.js';
 import type { Tx } from './tx.js';
 
 export const DEFAULT_SCHEMA = 'aremko_mail';
@@ -165,7 +165,13 @@ export function connect(loc: PgLocation, options: { max?: number } = {}): Sql {
     onnotice: () => undefined,
     types: { bigint: BIGINT_AS_NUMBER } as never,
     transform: { undefined: null },
-    connection: { application_name: 'aremko-mail', search_path: loc.schema },
+    connection: {
+      application_name: 'aremko-mail',
+      search_path: loc.schema,
+      // A runner whose network dies in the middle of a transaction must not keep the campaign's
+      // row locked (and every other runner waiting) until TCP gives up: the server ends it.
+      idle_in_transaction_session_timeout: 5_000, // ms
+    },
   }) as unknown as Sql;
 }
 
@@ -207,15 +213,42 @@ function copyField(value: string): string {
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
+/**
+ * How long an engine call may take before the connections are dropped and made anew. Its
+ * transactions take milliseconds, or up to the server's idle_in_transaction_session_timeout
+ * when another runner's network died holding the campaign's lock; a call that hangs longer is
+ * waiting on a connection nobody will ever answer (no RST came through a cut link).
+ */
+const WATCHDOG_MS = 20_000;
+
 class PostgresBackend implements Backend {
   readonly kind = 'postgres' as const;
   private listening: Promise<void> | null = null;
   private marker = 0;
 
   constructor(
-    readonly sql: Sql,
+    public sql: Sql,
     readonly loc: PgLocation,
   ) {}
+
+  /** Runs `fn`; with a watchdog, gives up after WATCHDOG_MS and replaces every connection. */
+  private guarded<T>(fn: () => Promise<T>, options: TxOptions): Promise<T> {
+    if (!options.watchdog) return fn();
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const dead = this.sql;
+        this.sql = connect(this.loc);
+        this.listening = null;
+        void dead.end({ timeout: 0 }).catch(() => undefined);
+        reject(new UserError(`database ${this.loc.display}: no answer in ${WATCHDOG_MS / 1000} s (the network or the server is gone); reconnecting`));
+      }, WATCHDOG_MS);
+      timer.unref();
+      fn().then(
+        (v) => (clearTimeout(timer), resolve(v)),
+        (e) => (clearTimeout(timer), reject(e)),
+      );
+    });
+  }
 
   get display(): string {
     return this.loc.display;
@@ -223,17 +256,19 @@ class PostgresBackend implements Backend {
 
   private fault = (err: unknown) => pgFault(err, this.loc);
 
-  async read<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+  async read<T>(fn: (t: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
     try {
-      return (await this.sql.begin('isolation level repeatable read read only', (tx) => fn(new PgTx(tx as unknown as Sql)))) as T;
+      const sql = this.sql;
+      return await this.guarded(async () => (await sql.begin('isolation level repeatable read read only', (tx) => fn(new PgTx(tx as unknown as Sql)))) as T, options);
     } catch (err) {
       throw this.fault(err);
     }
   }
 
-  async write<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+  async write<T>(fn: (t: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
     try {
-      return (await this.sql.begin((tx) => fn(new PgTx(tx as unknown as Sql)))) as T;
+      const sql = this.sql;
+      return await this.guarded(async () => (await sql.begin((tx) => fn(new PgTx(tx as unknown as Sql)))) as T, options);
     } catch (err) {
       throw this.fault(err);
     }
@@ -362,8 +397,17 @@ class PostgresBackend implements Backend {
 }
 
 export class PostgresStore extends SqlStore {
-  constructor(readonly sql: Sql, readonly loc: PgLocation) {
-    super(new PostgresBackend(sql, loc));
+  private readonly pg: PostgresBackend;
+
+  constructor(sql: Sql, readonly loc: PgLocation) {
+    const backend = new PostgresBackend(sql, loc);
+    super(backend);
+    this.pg = backend;
+  }
+
+  /** The client's connections (db copy works on them directly). */
+  get sql(): Sql {
+    return this.pg.sql;
   }
 
   /** The database's own URL (a worker or a copy opens its own connection to it). */

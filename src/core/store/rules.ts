@@ -155,36 +155,26 @@ function attemptRow(row: RecordedRecipient, type: AttemptEvent['type'], now: num
   };
 }
 
-export async function joinCampaign(
-  t: Tx,
-  campaignId: number,
-  me: RunnerIdentity,
-  now: number,
-  ttlMs: number,
-  localDead: string[],
-): Promise<{ runner: Runner; reaped: Reaped[] }> {
+/**
+ * Registers a runner (its lease starts now). Taking over the dead is `reap`'s, in a transaction
+ * of its own: registering never waits for the campaign's lock.
+ */
+export async function register(t: Tx, campaignId: number, me: RunnerIdentity, now: number, ttlMs: number): Promise<Runner> {
   const runner: Runner = { campaignId, owner: `${me.host}:${me.pid}`, host: me.host, pid: me.pid, token: me.token, startedAt: now, expiresAt: now + ttlMs };
-  await t.campaign(campaignId, { lock: true });
   await t.insertRunner(runner);
-  const reaped = await reap(t, campaignId, me, now, localDead);
   await logEvent(t, { type: 'runner_joined', at: now, campaignId, owner: runner.owner });
-  return { runner, reaped };
+  return runner;
 }
 
-export async function heartbeat(
-  t: Tx,
-  campaignId: number,
-  token: string,
-  now: number,
-  ttlMs: number,
-  localDead: string[],
-): Promise<{ alive: boolean; reaped: Reaped[] }> {
-  await t.campaign(campaignId, { lock: true });
-  // Taken for dead (its row reaped) by another runner: then it is. A lease that expired unnoticed
-  // (the process was suspended) and still stands is simply renewed: nobody took anything over.
-  if (!(await t.renewRunner(token, now + ttlMs))) return { alive: false, reaped: [] };
-  const me = (await t.runner(token))!;
-  return { alive: true, reaped: await reap(t, campaignId, me, now, localDead) };
+/**
+ * Renews a runner's lease: its own row only, no campaign lock, so a renewal never waits behind
+ * another runner's transaction (one stalled by a dying network would otherwise let every lease
+ * expire). False when the row is gone: another runner took this one for dead, and then it is. A
+ * lease that expired unnoticed (a suspended process) and still stands is simply renewed: nobody
+ * took anything over. Reaping the dead is a second step (`reap`), under the campaign lock.
+ */
+export async function renew(t: Tx, token: string, now: number, ttlMs: number): Promise<boolean> {
+  return t.renewRunner(token, now + ttlMs);
 }
 
 /** See Store.leaveCampaign. */

@@ -32,13 +32,21 @@ import type {
 import * as rules from './rules.js';
 import type { Tx } from './tx.js';
 
+export interface TxOptions {
+  /**
+   * The engine's short units of work: a backend whose calls can hang on a dead network gives up
+   * after a while (and reconnects) rather than leave a runner stuck without knowing it.
+   */
+  watchdog?: boolean;
+}
+
 export interface Backend {
   readonly kind: 'sqlite' | 'postgres';
   readonly display: string;
   /** A consistent read (one snapshot). */
-  read<T>(fn: (t: Tx) => Promise<T>): Promise<T>;
+  read<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
   /** A write transaction, committed (durably) before the promise resolves. */
-  write<T>(fn: (t: Tx) => Promise<T>): Promise<T>;
+  write<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
   beginImport(campaignId: number): Promise<ImportSession>;
   iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient>;
   changeMarker(): Promise<number>;
@@ -46,6 +54,7 @@ export interface Backend {
 }
 
 const NO_IDEMPOTENCY: ClaimOptions = { idempotencyWindowMs: null };
+const ENGINE_CALL: TxOptions = { watchdog: true };
 
 export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -164,26 +173,31 @@ export class SqlStore implements Store {
   }
 
   listRunners(campaignId: number): Promise<Runner[]> {
-    return this.backend.read((t) => t.runners(campaignId));
+    return this.backend.read((t) => t.runners(campaignId), ENGINE_CALL);
   }
 
-  joinCampaign(campaignId: number, me: RunnerIdentity, now: number, ttlMs: number, localDead: string[]): Promise<{ runner: Runner; reaped: Reaped[] }> {
-    return this.backend.write((t) => rules.joinCampaign(t, campaignId, me, now, ttlMs, localDead));
+  async joinCampaign(campaignId: number, me: RunnerIdentity, now: number, ttlMs: number, localDead: string[]): Promise<{ runner: Runner; reaped: Reaped[] }> {
+    const runner = await this.backend.write((t) => rules.register(t, campaignId, me, now, ttlMs), ENGINE_CALL);
+    return { runner, reaped: await this.reapDead(campaignId, me, now, localDead) };
   }
 
-  heartbeat(campaignId: number, token: string, now: number, ttlMs: number, localDead: string[]): Promise<{ alive: boolean; reaped: Reaped[] }> {
-    return this.backend.write((t) => rules.heartbeat(t, campaignId, token, now, ttlMs, localDead));
+  renewLease(token: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.backend.write((t) => rules.renew(t, token, now, ttlMs), ENGINE_CALL);
+  }
+
+  reapDead(campaignId: number, me: RunnerIdentity, now: number, localDead: string[]): Promise<Reaped[]> {
+    return this.backend.write((t) => rules.reap(t, campaignId, me, now, localDead), ENGINE_CALL);
   }
 
   leaveCampaign(campaignId: number, token: string, now: number, unanswered: number[]): Promise<void> {
-    return this.backend.write((t) => rules.leave(t, campaignId, token, now, unanswered));
+    return this.backend.write((t) => rules.leave(t, campaignId, token, now, unanswered), ENGINE_CALL);
   }
 
   step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options: ClaimOptions = NO_IDEMPOTENCY): Promise<StepResult> {
-    return this.backend.write((t) => rules.step(t, campaignId, token, now, results, max, options));
+    return this.backend.write((t) => rules.step(t, campaignId, token, now, results, max, options), ENGINE_CALL);
   }
 
   settle(campaignId: number, now: number): Promise<SettleResult> {
-    return this.backend.write((t) => rules.settle(t, campaignId, now));
+    return this.backend.write((t) => rules.settle(t, campaignId, now), ENGINE_CALL);
   }
 }

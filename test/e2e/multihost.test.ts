@@ -1,0 +1,164 @@
+/**
+ * Many runners, many hosts, one campaign — the hard way. Three test hosts (network namespaces with
+ * host names of their own) run `aremko-mail run` against one PostgreSQL and one SMTP sink on the
+ * database host. Runners are SIGKILLed at seeded-random moments and started again; one host's
+ * link is cut for longer than the lease (until another runner has taken it over), then restored.
+ *
+ * At the end every recipient is `sent` — received exactly once by the sink — or `in_doubt`, no
+ * more of those than messages could have been in flight at the kills and the cut, and no message
+ * was received twice. Chaos is driven by what the runners print (sends, takeovers), not by timers.
+ */
+import { type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { messageIdFor } from '../../src/core/message.js';
+import type { Store } from '../../src/core/store.js';
+import { openStore } from '../../src/core/store/open.js';
+import { CLI } from '../helpers/cli.js';
+import { canMakeNetwork, createNetwork, type TestNetwork } from '../helpers/netns.js';
+import { startPgServer, type PgServer } from '../helpers/postgres-server.js';
+import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
+import { addRecipients, settings } from '../helpers/store.js';
+
+const RECIPIENTS = 2000;
+const POOL = 3;
+const KILLS = 4;
+/** Shorter than in production (60), to keep the test short; longer than the 5 s a stalled transaction can hold the campaign. */
+const LEASE_SECONDS = 8;
+
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Runner {
+  host: string;
+  child: ChildProcess;
+  events: Record<string, any>[];
+  exited: Promise<number | null>;
+}
+
+describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on three hosts share one campaign on PostgreSQL', () => {
+  let net: TestNetwork;
+  let pg: PgServer;
+  let smtp: TestSmtp;
+  let store: Store;
+  const all: Runner[] = [];
+  let sentLines = 0;
+  const waiters: { test: () => boolean; resolve: () => void }[] = [];
+  const poke = () => {
+    for (const w of [...waiters]) if (w.test()) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+  };
+  const until = (test: () => boolean) => (test() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ test, resolve })));
+
+  beforeAll(async () => {
+    net = createNetwork(['h1', 'h2', 'h3']);
+    pg = await startPgServer({ listen: ['127.0.0.1', net.gateway], allow: [net.cidr] });
+    smtp = await startTestSmtp({ host: net.gateway });
+  });
+  afterAll(async () => {
+    for (const r of all) r.child.kill('SIGKILL');
+    await store?.close();
+    await smtp?.close();
+    pg?.stop();
+    net?.destroy();
+  });
+
+  it('every recipient sent exactly once or in doubt, through kills and a cut link', async () => {
+    const local = `${pg.url}&schema=multi`;
+    const remote = local.replace('127.0.0.1', net.gateway);
+    store = await openStore(local);
+    const c = await store.createCampaign(settings({ batchSize: 100, intervalSeconds: 0 }), Date.now());
+    await addRecipients(store, c.id, RECIPIENTS);
+    await store.transition(c.id, ['draft'], 'sending', Date.now());
+    const transport = `smtp://${net.gateway}:${smtp.port}?pool=${POOL}&insecure=1`;
+
+    const start = (host: string): Runner => {
+      const child = net.spawn(host, process.execPath, [CLI, 'run', '--campaign', String(c.id), '--db', remote, '--transport', transport, '--log-format', 'json'], {
+        env: { ...process.env, NO_COLOR: '1', AREMKO_MAIL_LEASE_SECONDS: String(LEASE_SECONDS) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const r: Runner = { host, child, events: [], exited: new Promise((resolve) => child.on('close', (code) => (resolve(code), poke()))) };
+      let partial = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        const parts = (partial + d.toString()).split('\n');
+        partial = parts.pop()!;
+        for (const line of parts) {
+          const e = JSON.parse(line);
+          r.events.push(e);
+          if (e.type === 'sent') sentLines++;
+        }
+        poke();
+      });
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('close', (code) => { if (process.env.MH_DEBUG) console.error(`[${host} exit ${code}] ${err.slice(-500)} last: ${JSON.stringify(r.events.slice(-3))}`); });
+      all.push(r);
+      return r;
+    };
+
+    const live = new Map(net.hosts.map((h) => [h, start(h)]));
+    const random = prng(20261201);
+    let kills = 0;
+    let cut = false;
+    for (let step = 0; step < KILLS + 1; step++) {
+      // the next moment: some more sends by anyone
+      const target = sentLines + 60 + Math.floor(random() * 120);
+      if (process.env.MH_DEBUG) console.error(`step ${step} sent ${sentLines} target ${target}`);
+      await until(() => sentLines >= target || [...live.values()].every((r) => r.child.exitCode !== null));
+      if ([...live.values()].every((r) => r.child.exitCode !== null)) break;
+      if (step === 2 && !cut) {
+        // h2 drops off the network for longer than its lease: the others take its recipients over
+        const victim = live.get('h2')!;
+        const owner = () => victim.events.find((e) => e.type === 'runner_joined')?.owner as string | undefined;
+        await until(() => owner() !== undefined);
+        if (process.env.MH_DEBUG) console.error(`cut h2 (${owner()}) at ${sentLines}`);
+        net.cut('h2');
+        cut = true;
+        // (unless the others finish the whole campaign first: then nobody needs to look)
+        await until(
+          () =>
+            all.some((r) => r !== victim && r.events.some((e) => e.type === 'runner_reaped' && e.owner === owner())) ||
+            [...live.values()].every((r) => r === victim || r.child.exitCode !== null),
+        );
+        if (process.env.MH_DEBUG) console.error(`restore h2 at ${sentLines}`);
+        net.restore('h2');
+        continue;
+      }
+      const host = net.hosts[Math.floor(random() * net.hosts.length)]!;
+      const victim = live.get(host)!;
+      if (victim.child.exitCode !== null) continue;
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      kills++;
+      live.set(host, start(host));
+    }
+    expect(cut).toBe(true);
+    expect(kills).toBeGreaterThanOrEqual(2);
+    for (const r of live.values()) await r.exited;
+    // whatever the chaos left (a runner that lost its lease leaves at once): one clean run ends it
+    const last = start('h1');
+    expect(await last.exited).toBe(0);
+
+    const [summary] = await store.summaries([c.id]);
+    expect(summary!.campaign.status).toBe('completed');
+    const rows: { id: number; email: string; status: string }[] = [];
+    for await (const r of store.iterateRecipients(c.id)) rows.push({ id: r.id, email: r.email, status: r.status });
+    expect(rows.filter((r) => r.status !== 'sent' && r.status !== 'in_doubt')).toEqual([]);
+
+    const received = new Map<string, number>();
+    for (const m of smtp.received) received.set(m.messageId, (received.get(m.messageId) ?? 0) + 1);
+    expect([...received].filter(([, n]) => n > 1)).toEqual([]); // nothing twice
+    const campaign = summary!.campaign;
+    for (const r of rows.filter((x) => x.status === 'sent')) expect(received.get(messageIdFor(campaign, r.id)), r.email).toBe(1);
+    const inDoubt = rows.filter((r) => r.status === 'in_doubt').length;
+    expect(inDoubt).toBeLessThanOrEqual(POOL * (kills + 1));
+    expect(summary!.counts).toMatchObject({ total: RECIPIENTS, sent: rows.length - inDoubt, in_doubt: inDoubt, sending: 0, pending: 0 });
+    const hostsThatSent = new Set(all.filter((r) => r.events.some((e) => e.type === 'sent')).map((r) => r.host));
+    expect(hostsThatSent.size).toBe(3);
+    console.log(`multi-host: ${kills} kills, 1 cut, ${rows.length - inDoubt} sent, ${inDoubt} in_doubt (bound ${POOL * (kills + 1)}), ${smtp.received.length} at the sink`);
+  }, 240_000);
+});
