@@ -15,7 +15,7 @@ import { retryDelayMs } from './schedule.js';
 import type { AttemptResult, ClaimResult } from './store.js';
 import { TemplateError } from './templates.js';
 import type { SendOutcome } from './transport/index.js';
-import type { Campaign, Recipient, WaitReason } from './types.js';
+import { type Campaign, laterBy, type Recipient, type WaitReason } from './types.js';
 
 /** An answer from the server, waiting to be committed, and what to report once it is. */
 interface Finished {
@@ -77,8 +77,11 @@ export class CampaignLoop {
       await this.drain();
       stopBeating();
       if (this.templateProblem) await this.holdForTemplates(this.templateProblem);
-      // Sends still unanswered after the drain (a stop's 30 s ran out) are in doubt now, not later.
-      await x.store.leaveCampaign(this.id, x.owner.token, x.clock.now(), [...this.inFlight.values()]).catch(() => undefined);
+      // Whatever went to the transport and is not recorded — still unanswered after the drain (a
+      // stop's 30 s ran out), or answered while the database refused to write — is in doubt now,
+      // not later. Claims never handed over (a commit we never saw confirmed) go back to pending.
+      const handedOver = [...this.inFlight.values(), ...this.finished.filter((f) => f.result.outcome !== 'refunded').map((f) => f.result.recipientId)];
+      await x.store.leaveCampaign(this.id, x.owner.token, x.clock.now(), handedOver).catch(() => undefined);
     }
   }
 
@@ -129,7 +132,7 @@ export class CampaignLoop {
       this.result.error = message;
       // Keep trying to record what is in flight for a while; then give up (the next runner
       // marks anything still `sending` in_doubt).
-      if (this.inFlight.size === 0 && now - this.storeError.since >= this.x.drainTimeoutMs) {
+      if (this.inFlight.size === 0 && now - this.storeError.since >= this.x.storePatienceMs) {
         this.result.outcome = 'database_error';
         return true;
       }
@@ -422,7 +425,7 @@ export class CampaignLoop {
           this.result.failed++;
           return { result: result({ outcome: 'failed', detail: error }), event: { ...base, type: 'failed', error, suppressed: false } };
         }
-        const retryAt = at + retryDelayMs(this.campaign.retryDelaySeconds, attempt, x.random);
+        const retryAt = laterBy(at, retryDelayMs(this.campaign.retryDelaySeconds, attempt, x.random));
         this.result.retried++;
         return {
           result: result({ outcome: 'retry', detail: outcome.error, retryAt, dedupeUntil }),

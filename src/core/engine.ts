@@ -55,6 +55,8 @@ export interface EngineOptions {
   ignoreSchedule?: boolean;
   /** How long stop() lets in-flight sends finish. */
   drainTimeoutMs?: number;
+  /** How long a runner keeps trying to write to a database that refuses (full disk, restart) before it gives up. */
+  storePatienceMs?: number;
   /** Is a process of this host alive? (takeover of a dead runner on this host, at once) */
   isProcessAlive?: (pid: number) => boolean;
   random?: () => number;
@@ -85,6 +87,7 @@ export interface EngineContext {
   leaseTtlMs: number;
   pollMs: number;
   drainTimeoutMs: number;
+  storePatienceMs: number;
   random: () => number;
   dkim: DkimSigner | null;
   deadline: number | null;
@@ -117,6 +120,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       leaseTtlMs: options.leaseTtlMs ?? 60_000,
       pollMs: options.pollMs ?? 1_000,
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+      storePatienceMs: options.storePatienceMs ?? 10_000,
       random: options.random ?? Math.random,
       dkim: options.dkim ?? null,
       deadline: null,

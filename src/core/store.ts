@@ -222,11 +222,12 @@ export interface Store {
   /** Takes over the campaign's dead runners (lease expired, or their token in `localDead`). */
   reapDead(campaignId: number, me: RunnerIdentity, now: number, localDead: string[]): Promise<Reaped[]>;
   /**
-   * Unregisters a runner that stops. Its recipients still `sending` become `in_doubt` when their
-   * message went to the server (`unanswered`), or `pending` again when it never did (a claim whose
-   * commit was not confirmed): a runner that stops cleanly leaves nothing `sending`.
+   * Unregisters a runner that stops. Its recipients still `sending` become `in_doubt` when it had
+   * handed them to the transport (`handedOver`: no answer yet, or an answer it could not record),
+   * or `pending` again when it never had (a claim whose commit it never saw confirmed): a runner
+   * that stops cleanly leaves nothing `sending`, and nothing that may have gone out is resent.
    */
-  leaveCampaign(campaignId: number, token: string, now: number, unanswered: number[]): Promise<void>;
+  leaveCampaign(campaignId: number, token: string, now: number, handedOver: number[]): Promise<void>;
 
   /**
    * The engine's one unit of work per turn, a single synced commit: records `results` (each only

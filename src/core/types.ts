@@ -144,6 +144,18 @@ export class ConfigError extends UserError {
   }
 }
 
+/**
+ * The latest instant a date can hold (8.64e15 ms). Times computed from stored settings are
+ * clamped to it: a setting from before the flags had ranges (or edited by hand) can make a
+ * campaign wait "for ever", but never write a time that breaks every later read.
+ */
+export const LATEST_TIME = 8_640_000_000_000_000;
+
+export function laterBy(at: number, ms: number): number {
+  const t = at + ms;
+  return Number.isFinite(t) ? Math.min(t, LATEST_TIME) : LATEST_TIME;
+}
+
 export function emptyCounts(): StatusCounts {
   return { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, suppressed: 0, in_doubt: 0 };
 }

@@ -159,7 +159,7 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect((await claim(id, me.token, T0 + 30_000 + TTL + 6)).kind).toBe('claimed');
   });
 
-  it('leaving: unanswered sends become in_doubt at once, claims that never went out go back to pending', async () => {
+  it('leaving: what was handed to the transport and not recorded becomes in_doubt at once, claims never handed over go back to pending', async () => {
     const id = await sendingCampaign(4, { batchSize: 10 });
     await join(id);
     const [a, b, c] = claimed(await claim(id, me.token, T0, 3));

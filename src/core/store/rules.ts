@@ -19,6 +19,7 @@ import type {
   StepResult,
 } from '../store.js';
 import type { Campaign, CampaignStatus, CampaignSummary, Runner, StatusCounts, Waiting } from '../types.js';
+import { laterBy } from '../types.js';
 import type { AttemptRow, RecipientResultPatch, RecordedRecipient, Tx } from './tx.js';
 
 type Schedule = typeof import('../schedule.js');
@@ -178,11 +179,11 @@ export async function renew(t: Tx, token: string, now: number, ttlMs: number): P
 }
 
 /** See Store.leaveCampaign. */
-export async function leave(t: Tx, campaignId: number, token: string, now: number, unanswered: number[]): Promise<void> {
+export async function leave(t: Tx, campaignId: number, token: string, now: number, handedOver: number[]): Promise<void> {
   await t.campaign(campaignId, { lock: true });
   const mine = await t.claimedBy(campaignId, token);
   if (mine.length > 0) {
-    const asked = new Set(unanswered);
+    const asked = new Set(handedOver);
     const error = 'its runner stopped before the server answered: may or may not have been delivered';
     const doubt = await t.markUnanswered(mine.filter((id) => asked.has(id)), 'in_doubt', error, now);
     await t.insertAttempts(doubt.map((r) => attemptRow(r, 'in_doubt', now, error)));
@@ -331,7 +332,7 @@ export async function settle(t: Tx, campaignId: number, now: number): Promise<Se
   if (c.batchClaimed > 0) {
     closedBatch = c.batchesSent + 1;
     batchesSent = closedBatch;
-    nextBatchAt = nothingLeft ? null : now + c.intervalSeconds * 1000;
+    nextBatchAt = nothingLeft ? null : laterBy(now, c.intervalSeconds * 1000);
     await t.updateCampaign(campaignId, { batchesSent, batchClaimed: 0, nextBatchAt });
     await logEvent(t, { type: 'batch_finished', at: now, campaignId, batch: closedBatch, nextBatchAt });
   }

@@ -189,8 +189,8 @@ export class SqlStore implements Store {
     return this.backend.write((t) => rules.reap(t, campaignId, me, now, localDead), ENGINE_CALL);
   }
 
-  leaveCampaign(campaignId: number, token: string, now: number, unanswered: number[]): Promise<void> {
-    return this.backend.write((t) => rules.leave(t, campaignId, token, now, unanswered), ENGINE_CALL);
+  leaveCampaign(campaignId: number, token: string, now: number, handedOver: number[]): Promise<void> {
+    return this.backend.write((t) => rules.leave(t, campaignId, token, now, handedOver), ENGINE_CALL);
   }
 
   step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options: ClaimOptions = NO_IDEMPOTENCY): Promise<StepResult> {
