@@ -151,6 +151,8 @@ export const en = {
   attemptN: 'attempt {n}',
   batchN: 'batch {n}',
   retryAt: 'retry at {time}',
+  /** After a stored error whose retries ran out (the engine's suffix, worded). */
+  gaveUp: '(gave up after {n} attempts)',
 
   pics: {
     /** Before the sends-per-minute sparkline (the last hour, as much of it as fits). */

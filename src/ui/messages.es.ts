@@ -143,6 +143,7 @@ export const es: Messages = {
   attemptN: 'intento {n}',
   batchN: 'lote {n}',
   retryAt: 'reintento a las {time}',
+  gaveUp: '(abandonado tras {n} intentos)',
 
   pics: {
     perMinute: 'Envíos/min (máx {n})',
