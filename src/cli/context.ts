@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import { resolveDbLocation } from '../core/config.js';
+import { isProcessAlive } from '../core/process.js';
 import type { Observer } from '../core/status.js';
 import type { Store } from '../core/store.js';
 import { openStore as openStoreAt } from '../core/store/open.js';
@@ -22,14 +23,7 @@ export function openStore(args: GlobalArgs, options: { mustExist?: boolean } = {
 /** This process as a judge of which runners are alive (status, the TUI). */
 export const observer: Observer = {
   host: hostname(),
-  isAlive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  },
+  isAlive: isProcessAlive,
 };
 
 /** Runs a command body with a store; closes it; maps errors to the contract's exit codes. */

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { writeSync } from 'node:fs';
 import { relative } from 'node:path';
-import { fail } from './context.js';
+import { fail, observer } from './context.js';
 import { resolveDbLocation } from '../core/config.js';
 import { loadDkim } from '../core/dkim.js';
 import type { Store } from '../core/store.js';
@@ -64,7 +64,7 @@ export async function runTui(a: TuiArgs): Promise<void> {
   ]);
 
   const lang = detectLang(a.lang);
-  const controller = new TuiController({ store, transportUrl, engineOptions: { dkim } });
+  const controller = new TuiController({ store, transportUrl, observer, engineOptions: { dkim } });
   const stdout = process.stdout;
   const stdin = process.stdin;
 

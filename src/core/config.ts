@@ -10,6 +10,8 @@ export const DEFAULT_DB_PATH = 'data/aremko-mail.db';
  * made absolute.
  */
 export function resolveDbLocation(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  // yargs hands over an array when the flag is given twice: which one was meant is not ours to guess
+  if (Array.isArray(flag)) throw new ConfigError('--db is given more than once: give one database');
   const value = (flag || env.AREMKO_MAIL_DB || DEFAULT_DB_PATH).trim();
   return isPostgresUrl(value) ? value : resolve(value);
 }
@@ -52,6 +54,8 @@ export function readTransportFile(path: string, source: string): string {
  * machine in `ps`; the environment and a file are not.
  */
 export function resolveTransportUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, fileFlag?: string): string {
+  if (Array.isArray(flag)) throw new ConfigError('--transport is given more than once: give one transport');
+  if (Array.isArray(fileFlag)) throw new ConfigError('--transport-file is given more than once: give one file');
   if (flag && fileFlag) throw new ConfigError('use either --transport or --transport-file, not both');
   if (flag) return flag;
   if (fileFlag) return readTransportFile(fileFlag, '--transport-file');

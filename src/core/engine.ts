@@ -15,6 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isProcessAlive } from './process.js';
 import { CampaignLoop } from './campaign-loop.js';
 import { type Clock, systemClock } from './clock.js';
 import { type EngineEvent, isAttemptEvent, type RunOutcome } from './events.js';
@@ -68,14 +69,7 @@ export function defaultOwner(): RunnerIdentity {
   return { host: hostname(), pid: process.pid, token: randomBytes(12).toString('hex') };
 }
 
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isProcessAlive } from './process.js';
 
 /** What a CampaignLoop needs of its engine. */
 export interface EngineContext {

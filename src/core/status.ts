@@ -112,8 +112,8 @@ const WAIT_WORDS: Record<Waiting['reason'], string> = {
   retry: 'next retries due',
 };
 
-/** Who works on the campaign, in words that stay true when a runner died. */
-function runnersLine(s: CampaignSummary, now: number, here: Observer): string[] {
+/** Who works on the campaign, in words that stay true when a runner died; and who lives. */
+function runnersLine(s: CampaignSummary, now: number, here: Observer): { parts: string[]; live: string[] } {
   const parts: string[] = [];
   const live: string[] = [];
   for (const r of s.runners) {
@@ -123,7 +123,7 @@ function runnersLine(s: CampaignSummary, now: number, here: Observer): string[] 
     else live.push(r.owner);
   }
   if (live.length > 0) parts.unshift(`sending now by ${live.join(', ')}`);
-  return parts;
+  return { parts, live };
 }
 
 /** "where is it?" in one line. */
@@ -141,10 +141,12 @@ export function statusLine(s: CampaignSummary, now: number, here: Observer): str
       ? `batch ${c.batchesSent + 1} in progress (${c.batchClaimed}/${c.batchSize} claimed)`
       : `${c.batchesSent} batch${c.batchesSent === 1 ? '' : 'es'} done`,
   );
-  parts.push(...runnersLine(s, now, here));
+  const runners = runnersLine(s, now, here);
+  parts.push(...runners.parts);
   if (c.status === 'sending') {
     if (s.waiting) parts.push(`${WAIT_WORDS[s.waiting.reason]} ${formatInZone(s.waiting.until, c.timeZone)}`);
-    else if (s.runners.length === 0 && c.nextBatchAt !== null) parts.push('next batch due now (waiting for a run)');
+    // Nobody alive works on it (none registered, or only dead ones): it is due, but for the next run.
+    else if (runners.live.length === 0 && c.nextBatchAt !== null) parts.push('next batch due now (waiting for a run)');
   }
   if (c.lastError) parts.push(`last error: ${printable(c.lastError)}`);
   return parts.join(' · ');

@@ -10,6 +10,8 @@
  *   every `minEmitMs` (10 a second by default) however fast the engine goes, and only when
  *   something changed: watching a paused campaign costs one small query a second and no render.
  * - Keeps its log buffer bounded.
+ * - Judges which runners are alive with the Observer it is given (this host, its pids): a lease
+ *   left by a process that is gone is never shown as someone sending.
  * - For the failed / in-doubt list, a recipient's history and the pictures (sends per minute,
  *   per-batch outcomes) it reads only what the screen on show needs (`watchRecipients`,
  *   `watchHistory`, `watchPictures`), and the pictures at most every few seconds.
@@ -17,7 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../core/campaigns.js';
 import { type CampaignOutcome, Engine, type EngineOptions } from '../core/engine.js';
-import type { EngineEvent } from '../core/events.js';
+import { type Observer, runnerAlive } from '../core/status.js';
 import type { Store } from '../core/store.js';
 import { compileTemplates } from '../core/templates.js';
 import { createTransport, parseTransportUrl, redactUrl, type Transport } from '../core/transport/index.js';
@@ -82,8 +84,12 @@ export interface Snapshot {
   /** Older lines exist in the database than the buffer holds. */
   logTruncated: boolean;
   stats: Record<number, CampaignStats>;
-  /** What the in-process engine is waiting for, by campaign id. */
-  waits: Record<number, { until: number; reason: string }>;
+  /**
+   * Each registered runner's liveness by its token, as core/status.ts's `runnerAlive` judged it at
+   * the last look: false once its lease expired or its process is gone from this host, null when
+   * it runs on another host with a valid lease. (Expiry after the look: compare `expiresAt`.)
+   */
+  alive: Record<string, boolean | null>;
   notice: Notice | null;
   transportLabel: string | null;
   fatal: string | null;
@@ -98,6 +104,8 @@ export interface ControllerOptions {
   views?: UiStoreExtras;
   /** From --transport / AREMKO_MAIL_TRANSPORT; null: none configured. */
   transportUrl: string | null;
+  /** This host and its processes: which runners are alive (the CLI's `observer`). */
+  observer: Observer;
   /** Builds the transport on the first send; default: core/transport's parse + create. */
   makeTransport?: (url: string) => Promise<Transport>;
   /** Extra Engine options (tests: pollMs, clock…). */
@@ -190,7 +198,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       log: [],
       logTruncated: false,
       stats: {},
-      waits: {},
+      alive: {},
       notice: null,
       transportLabel: options.transportUrl ? redactUrl(options.transportUrl) : null,
       fatal: null,
@@ -274,7 +282,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       s.log[s.log.length - 1]?.key,
       s.logTruncated,
       s.stats,
-      s.waits,
+      s.alive,
       s.notice,
       s.fatal,
       s.recipients,
@@ -350,10 +358,14 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       this.engines.size === 0 &&
       !this.snapshot.campaigns.some((s) => s.campaign.status === 'sending');
     this.lastChangeMarker = marker;
-    if (quiet && !this.forceRead) return this.feeds.tick(this.now());
+    if (quiet && !this.forceRead) {
+      // Nothing was written, but a runner's process may have died since: look again.
+      this.update({ alive: this.probe(this.snapshot.campaigns, this.now()) });
+      return this.feeds.tick(this.now());
+    }
     this.forceRead = false;
     const now = this.now();
-    const campaigns = await this.store.summaries();
+    const campaigns = await this.store.summaries(undefined, now);
     const stats: Record<number, CampaignStats> = {};
     for (const s of campaigns) {
       let meter = this.meters.get(s.campaign.id);
@@ -366,7 +378,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
         msPerMessage: pace === null ? null : Math.round(pace),
       };
     }
-    const patch: Partial<Snapshot> = { loaded: true, campaigns, stats, fatal: null };
+    const patch: Partial<Snapshot> = { loaded: true, campaigns, stats, alive: this.probe(campaigns, now), fatal: null };
 
     const id = this.snapshot.watchedId;
     if (id !== null) {
@@ -394,6 +406,13 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     }
     this.update(patch);
     await this.feeds.refresh(now);
+  }
+
+  /** Every registered runner's liveness, by token. */
+  private probe(campaigns: CampaignSummary[], now: number): Record<string, boolean | null> {
+    const alive: Record<string, boolean | null> = {};
+    for (const s of campaigns) for (const r of s.runners) alive[r.token] = runnerAlive(r, now, this.options.observer);
+    return alive;
   }
 
   // ---- the failed list, a recipient's history, the pictures (view-feeds.ts) ---------------
@@ -483,7 +502,8 @@ export class TuiController extends EventEmitter<{ change: [] }> {
 
   private runEngine(id: number, transport: Transport): void {
     const engine = new Engine({ ...this.options.engineOptions, store: this.store, transport });
-    engine.on('event', (e) => this.onEngineEvent(e));
+    // What the engine did shows through the store (what it waits for included): read it soon.
+    engine.on('event', () => this.requestRefresh());
     const startedAt = this.now();
     this.update({ runs: { ...this.snapshot.runs, [id]: { campaignId: id, state: 'running', startedAt } } });
     const done = engine
@@ -502,9 +522,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
         this.engines.delete(id);
         const runs = { ...this.snapshot.runs };
         delete runs[id];
-        const waits = { ...this.snapshot.waits };
-        delete waits[id];
-        this.update({ runs, waits });
+        this.update({ runs });
         void this.refresh();
       });
     this.engines.set(id, { engine, done });
@@ -513,25 +531,6 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private stoppingAll = false;
   private get disposedOrStopping(): boolean {
     return this.stoppingAll || this.disposed;
-  }
-
-  private onEngineEvent(e: EngineEvent): void {
-    switch (e.type) {
-      case 'waiting':
-        this.update({ waits: { ...this.snapshot.waits, [e.campaignId]: { until: e.until, reason: e.reason } } });
-        break;
-      case 'batch_started':
-      case 'sent':
-        if (this.snapshot.waits[e.campaignId]) {
-          const waits = { ...this.snapshot.waits };
-          delete waits[e.campaignId];
-          this.update({ waits });
-        }
-        break;
-      default:
-        break;
-    }
-    this.requestRefresh();
   }
 
   /** `p` */

@@ -1,38 +1,95 @@
-/** Words about a campaign's state shared by the screens: who is sending it, what comes next, notices. */
-import type { CampaignSummary } from '../core/types.js';
+/** Words about a campaign's state shared by the screens: who is sending it, what it waits for, notices. */
+import type { CampaignSummary, Waiting } from '../core/types.js';
 import type { Notice, Snapshot } from './controller.js';
 import { outcomeText } from './event-text.js';
 import { type Formatter, type Messages, t } from './i18n.js';
 
-export type Sender = { kind: 'this'; owner: string } | { kind: 'other'; owner: string } | { kind: 'none' };
+/**
+ * A runner of the campaign as the truth has it. `running` is alive, or on another host with a
+ * lease still valid (nothing here can tell more); `gone` ran on this host and its process is
+ * gone; `expired` stopped renewing its lease. Only `this` and `running` are sending.
+ */
+export type RunnerState =
+  | { kind: 'this'; owner: string }
+  | { kind: 'running'; owner: string }
+  | { kind: 'gone'; owner: string }
+  | { kind: 'expired'; owner: string; at: number };
 
-/** A live lease names who sends; ours (with an engine here) is "this window". */
-export function senderOf(s: CampaignSummary, snap: Snapshot, now: number): Sender {
-  const id = s.campaign.id;
-  const mine = snap.runs[id] !== undefined;
-  if (mine) return { kind: 'this', owner: snap.ownerName };
-  const other = s.runners.find((r) => r.expiresAt > now && r.owner !== snap.ownerName);
-  if (other) return { kind: 'other', owner: other.owner };
-  return { kind: 'none' };
-}
-
-export function senderText(sender: Sender, m: Messages): string {
-  if (sender.kind === 'this') return `${m.thisWindow} (${sender.owner})`;
-  if (sender.kind === 'other') return t(m.otherRun, { owner: sender.owner });
-  return '';
-}
-
-/** "next batch in 0:27" / "next batch due now" / "sending: this window" for the list's second line. */
-export function nextText(s: CampaignSummary, snap: Snapshot, now: number, m: Messages, fmt: Formatter): string | null {
-  const c = s.campaign;
-  if (c.status !== 'sending') return null;
-  const sender = senderOf(s, snap, now);
-  const by = sender.kind === 'none' ? null : t(m.sendingBy, { who: sender.kind === 'this' ? m.thisWindow : sender.owner });
-  if (c.batchClaimed === 0 && c.nextBatchAt !== null && c.nextBatchAt > now) {
-    const next = t(m.nextBatchIn, { d: fmt.countdown(c.nextBatchAt - now) });
-    return by ? `${next} · ${by}` : next;
+/** This window first (when it sends the campaign), then every registered runner, oldest first. */
+export function runnersOf(s: CampaignSummary, snap: Snapshot, now: number): RunnerState[] {
+  const out: RunnerState[] = [];
+  const mine = snap.runs[s.campaign.id] !== undefined;
+  if (mine) out.push({ kind: 'this', owner: snap.ownerName });
+  for (const r of s.runners) {
+    if (r.expiresAt <= now) out.push({ kind: 'expired', owner: r.owner, at: r.expiresAt });
+    else if (r.owner === snap.ownerName) {
+      if (!mine) out.push({ kind: 'this', owner: r.owner });
+    } else if (snap.alive[r.token] === false) out.push({ kind: 'gone', owner: r.owner });
+    else out.push({ kind: 'running', owner: r.owner });
   }
-  return by ?? m.nextBatchNow;
+  return out;
+}
+
+export const isSending = (r: RunnerState) => r.kind === 'this' || r.kind === 'running';
+
+/** The detail's "Sending:" words: one entry per runner. */
+export function runnerTexts(runners: RunnerState[], m: Messages, fmt: Formatter, tz: string | null, now: number): string[] {
+  return runners.map((r) => {
+    switch (r.kind) {
+      case 'this':
+        return `${m.thisWindow} (${r.owner})`;
+      case 'running':
+        return t(m.otherRun, { owner: r.owner });
+      case 'gone':
+        return t(m.runnerGone, { owner: r.owner });
+      case 'expired':
+        return t(m.runnerExpired, { owner: r.owner, time: fmt.time(r.at, tz, now) });
+    }
+  });
+}
+
+/**
+ * Texts as rows of `width` columns after a label of `labelWidth`: a text too long is broken at
+ * its " — " (what happened — what comes next) rather than cut off.
+ */
+export function fitRows(texts: string[], labelWidth: number, width: number): string[] {
+  const rows: string[] = [];
+  for (const text of texts) {
+    const dash = text.indexOf(' — ');
+    if (labelWidth + [...text].length <= width || dash < 0) rows.push(text);
+    else rows.push(text.slice(0, dash), text.slice(dash + 1));
+  }
+  return rows;
+}
+
+/** What holds a sending campaign back, from the store's `waiting` (null: nothing, or it is over). */
+export function waitOf(s: CampaignSummary, now: number): Waiting | null {
+  const w = s.waiting;
+  return s.campaign.status === 'sending' && w && w.until > now ? w : null;
+}
+
+/**
+ * The list's second line after the counts: who sends (or that its runner is gone), then what it
+ * waits for ("next batch in 0:27", "outside the send window until 09:00:00"). Short words: the
+ * detail says it in full.
+ */
+export function standingText(s: CampaignSummary, snap: Snapshot, now: number, m: Messages, fmt: Formatter): string[] {
+  const c = s.campaign;
+  if (c.status !== 'sending') return [];
+  const runners = runnersOf(s, snap, now);
+  const parts: string[] = [];
+  // A dead runner first: on a narrow line it is what must not be cut off.
+  for (const r of runners) {
+    if (r.kind === 'gone') parts.push(t(m.listGone, { owner: r.owner }));
+    else if (r.kind === 'expired') parts.push(t(m.listExpired, { owner: r.owner, time: fmt.time(r.at, c.timeZone, now) }));
+  }
+  const live = runners.filter(isSending);
+  const wait = waitOf(s, now);
+  if (wait?.reason === 'interval') parts.push(t(m.nextBatchIn, { d: fmt.countdown(wait.until - now) }));
+  else if (wait) parts.push(t(m.listWait[wait.reason], { time: fmt.time(wait.until, c.timeZone, now) }));
+  else if (live.length === 0) parts.push(m.nextBatchNow);
+  if (live.length > 0) parts.push(t(m.sendingBy, { who: live.map((r) => (r.kind === 'this' ? m.thisWindow : r.owner)).join(', ') }));
+  return parts;
 }
 
 export function noticeText(n: Notice, m: Messages, fmt: Formatter): string {

@@ -24,6 +24,21 @@ void everyOutcome;
 const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 const num = (v: unknown) => (typeof v === 'number' ? v : Number(v) || 0);
 
+/**
+ * The engine keeps a recipient's error as the server's (or transport's) answer and, when its
+ * retries ran out, appends its own English words "(gave up after N attempts)"
+ * (core/campaign-loop.ts). The answer stays as it came; that suffix is said in the operator's
+ * language. (Were the engine to store the give-up as data, this pattern would go: a test on a
+ * real run fails in Spanish if the engine's wording changes.)
+ */
+const GAVE_UP = /\s*\(gave up after (\d+) attempts\)$/;
+
+export function storedErrorText(error: string, m: Messages, fmt: Formatter): string {
+  const g = GAVE_UP.exec(error);
+  if (!g) return error;
+  return `${error.slice(0, g.index)} ${t(m.gaveUp, { n: fmt.num(Number(g[1])) })}`;
+}
+
 /** A run outcome in words; an outcome this version does not know is shown as the engine named it. */
 export function outcomeText(m: Messages, outcome: unknown): string {
   const o = str(outcome);
@@ -35,6 +50,7 @@ export function eventText(line: LogLine, m: Messages, fmt: Formatter, tz: string
   const ev = m.ev;
   const time = (v: unknown) => (typeof v === 'number' ? fmt.time(v, tz, now) : '');
   const n = (v: unknown) => fmt.num(num(v));
+  const error = (v: unknown) => storedErrorText(str(v), m, fmt);
   switch (line.type) {
     case 'lease_lost':
       return ev.lease_lost;
@@ -51,9 +67,9 @@ export function eventText(line: LogLine, m: Messages, fmt: Formatter, tz: string
     case 'retry_scheduled':
       return t(ev.retry_scheduled, { email: str(d.email), attempt: num(d.attempt), error: str(d.error), time: time(d.retryAt) });
     case 'failed':
-      return t(d.suppressed ? ev.failed_suppressed : ev.failed, { email: str(d.email), error: str(d.error) });
+      return t(d.suppressed ? ev.failed_suppressed : ev.failed, { email: str(d.email), error: error(d.error) });
     case 'in_doubt':
-      return t(ev.in_doubt, { email: str(d.email), error: str(d.error) });
+      return t(ev.in_doubt, { email: str(d.email), error: error(d.error) });
     case 'waiting':
       return t(ev.waiting, { time: time(d.until), reason: m.waitReason[str(d.reason)] ?? str(d.reason) });
     case 'stopped':

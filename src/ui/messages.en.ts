@@ -1,6 +1,6 @@
 /** Every word the TUI shows in English. The Spanish table (messages.es.ts) has the same shape. */
 import type { CampaignOutcome } from '../core/engine.js';
-import type { CampaignStatus, RecipientStatus } from '../core/types.js';
+import type { CampaignStatus, RecipientStatus, WaitReason } from '../core/types.js';
 
 export const en = {
   campaignStatus: {
@@ -81,6 +81,16 @@ export const en = {
   sendingBy: 'sending: {who}',
   thisWindow: 'this window',
   otherRun: 'a run on {owner}',
+  runnerGone: '{owner} is not running — the next run takes over',
+  runnerExpired: 'lease of {owner} expired at {time} — the next run takes over',
+  /** The list's short forms (the detail says the above). */
+  listGone: '{owner} not running',
+  listExpired: '{owner} expired at {time}',
+  listWait: {
+    window: 'outside the send window until {time}',
+    rate: 'rate limit until {time}',
+    retry: 'retries due at {time}',
+  } satisfies Record<Exclude<WaitReason, 'interval'>, string>,
   moreAbove: '↑ {n} more',
   moreBelow: '↓ {n} more',
 
@@ -97,7 +107,15 @@ export const en = {
   nextBatch: 'Next batch',
   inD: 'in {d} ({time})',
   dueNow: 'due now',
-  waitingUntil: 'waiting: {reason}, until {time}',
+  /** What a sending campaign waits for, in the detail's "Next batch:" line. */
+  waitUntil: {
+    window: 'outside the send window until {time}',
+    rate: 'held by the rate limit until {time}',
+    retry: 'retries due at {time}',
+  } satisfies Record<Exclude<WaitReason, 'interval'>, string>,
+  /** A time with the campaign's zone named. */
+  timeInZone: '{time} ({zone})',
+  dueNowNobody: 'due now (waiting for a run)',
   sender: 'Sending',
   nobody: 'nobody (press s to send from here)',
   lastError: 'Last error',
@@ -133,6 +151,8 @@ export const en = {
   attemptN: 'attempt {n}',
   batchN: 'batch {n}',
   retryAt: 'retry at {time}',
+  /** After a stored error whose retries ran out (the engine's suffix, worded). */
+  gaveUp: '(gave up after {n} attempts)',
 
   pics: {
     /** Before the sends-per-minute sparkline (the last hour, as much of it as fits). */

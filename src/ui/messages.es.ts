@@ -76,6 +76,15 @@ export const es: Messages = {
   sendingBy: 'envía: {who}',
   thisWindow: 'esta ventana',
   otherRun: 'una ejecución en {owner}',
+  runnerGone: '{owner} no está corriendo — la próxima ejecución toma el relevo',
+  runnerExpired: 'el turno de {owner} venció a las {time} — la próxima ejecución toma el relevo',
+  listGone: '{owner} no está corriendo',
+  listExpired: '{owner} venció a las {time}',
+  listWait: {
+    window: 'fuera de horario hasta {time}',
+    rate: 'límite de ritmo hasta {time}',
+    retry: 'reintentos a las {time}',
+  },
   moreAbove: '↑ {n} más',
   moreBelow: '↓ {n} más',
 
@@ -92,7 +101,13 @@ export const es: Messages = {
   nextBatch: 'Próximo lote',
   inD: 'en {d} ({time})',
   dueNow: 'ahora',
-  waitingUntil: 'esperando: {reason}, hasta {time}',
+  waitUntil: {
+    window: 'fuera del horario de envío hasta {time}',
+    rate: 'frenada por el límite de ritmo hasta {time}',
+    retry: 'reintentos a las {time}',
+  },
+  timeInZone: '{time} ({zone})',
+  dueNowNobody: 'ahora (esperando una ejecución)',
   sender: 'Envía',
   nobody: 'nadie (pulsa s para enviar desde aquí)',
   lastError: 'Último error',
@@ -128,6 +143,7 @@ export const es: Messages = {
   attemptN: 'intento {n}',
   batchN: 'lote {n}',
   retryAt: 'reintento a las {time}',
+  gaveUp: '(abandonado tras {n} intentos)',
 
   pics: {
     perMinute: 'Envíos/min (máx {n})',

@@ -3,6 +3,7 @@
  * after a real run: what it asks the store, how often, and what screens get to see.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { observer } from '../../src/cli/context.js';
 import { type Snapshot, TuiController } from '../../src/ui/controller.js';
 import type { UiStoreExtras } from '../../src/ui/store-extras.js';
 import { tempStore } from '../helpers/store.js';
@@ -44,7 +45,7 @@ describe('controller: views', () => {
     s = tempStore();
     await runWithFailures(s.store);
     // Publications at most every 500 ms: the second page stays unpublished that long.
-    controller = new TuiController({ store: s.store, transportUrl: null, minEmitMs: 500 });
+    controller = new TuiController({ store: s.store, transportUrl: null, observer, minEmitMs: 500 });
     const first = published(controller);
     controller.watchRecipients(1, { statuses: ['failed', 'in_doubt'], limit: 2, offset: 0 });
     const snap = await first;
@@ -73,7 +74,7 @@ describe('controller: views', () => {
   it('a history: every attempt of that recipient, oldest first, and the recipient as it is now', async () => {
     s = tempStore();
     await runWithFailures(s.store);
-    controller = new TuiController({ store: s.store, transportUrl: null, minEmitMs: 0 });
+    controller = new TuiController({ store: s.store, transportUrl: null, observer, minEmitMs: 0 });
     const r4 = (await s.store.getRecipient(1, 'r4@example.com'))!;
     controller.watchHistory(1, r4.id, r4.email);
     const snap = await until(async () => controller!.getSnapshot(), (x) => x.history !== null);
@@ -92,7 +93,7 @@ describe('controller: views', () => {
     // (14 s of this clock) stay within one minute until the test moves to the next.
     let now = Math.floor(Date.now() / minute) * minute + minute + 1000;
     const { views, calls } = counted(s.store);
-    controller = new TuiController({ store: s.store, transportUrl: null, views, minEmitMs: 0, pollMs: 3_600_000, now: () => now });
+    controller = new TuiController({ store: s.store, transportUrl: null, observer, views, minEmitMs: 0, pollMs: 3_600_000, now: () => now });
     await controller.refresh();
     controller.watchPictures(1);
     const snap = await until(async () => controller!.getSnapshot(), (x) => x.pictures !== null);

@@ -181,6 +181,11 @@ describe('f: failed and in-doubt recipients', () => {
     expect(f).toContain('550 5.1.1 <r1@example.com>: user unknown');
     await h.press('q');
     await h.waitFor('Fallidos y en duda');
+    // r4's retries ran out: the engine's English suffix is said in Spanish, the server's answer kept.
+    await h.press('j', KEY.enter);
+    f = await h.waitFor('intento 2');
+    expect(f).toMatch(/451 4\.7\.1 greylisted, try again later \(abandonado tras 2 intentos\)/);
+    expect(f).not.toContain('gave up');
   });
 
   it('r resolves one in-doubt recipient (asks first): resend or mark sent, from the list or its history', async () => {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
+import { observer } from '../../src/cli/context.js';
 import { openSqliteStore, type SqliteStore } from '../../src/core/store/sqlite.js';
 import type { CampaignSettings } from '../../src/core/types.js';
 import { App } from '../../src/ui/components/App.js';
@@ -90,6 +91,7 @@ export async function mount(options: HarnessOptions = {}, setup?: (store: Sqlite
   const controller = new TuiController({
     store,
     transportUrl,
+    observer,
     engineOptions: { pollMs: 100 },
     ...options.controller,
   });

@@ -38,8 +38,13 @@ const SAMPLES: Record<string, Record<string, unknown>[]> = {
   failed: [
     { recipientId: 1, email: DATA.email, attempt: 1, error: DATA.error, suppressed: true },
     { recipientId: 1, email: DATA.email, attempt: 5, error: DATA.error, suppressed: false },
+    // Retries used up: the engine appends its own English words to the server's answer.
+    { recipientId: 1, email: DATA.email, attempt: 5, error: `${DATA.error} (gave up after 5 attempts)`, suppressed: false },
   ],
-  in_doubt: [{ recipientId: 1, email: DATA.email, error: DATA.error }],
+  in_doubt: [
+    { recipientId: 1, email: DATA.email, error: DATA.error },
+    { recipientId: 1, email: DATA.email, error: `${DATA.error} (gave up after 3 attempts)` },
+  ],
   waiting: ['interval', 'rate', 'window', 'retry', 'deadline'].map((reason) => ({ until: AT + 60_000, reason })),
   stopped: ['paused', 'cancelled', 'completed', 'draft', 'sending'].map((status) => ({ status })),
   completed: [{ counts: { total: 11, pending: 0, sending: 0, sent: 10, failed: 1, suppressed: 0, in_doubt: 0 } }],
@@ -67,7 +72,7 @@ const ENGLISH = new Set(
   `the of and to from for by with at is was are not nothing sent send sending failed fail failure batch batches campaign
    recipient recipients imported import duplicates duplicate suppressed invalid new lease runner runners joined left gone
    attempt attempts retry waiting until completed complete stopped stop queued again marked mark server mail unavailable
-   doubt started finished next took over being watching lost claiming claimed deadline time limit paused cancelled
+   doubt started finished next took over being watching lost claiming claimed deadline time limit paused cancelled gave up after
    cancel run ended provider asked slow down between rate window outside due draft temporary address it its them`
     .split(/\s+/)
     .filter(Boolean),

@@ -4,8 +4,10 @@ import type { AddressInput, FileFormat, InvalidLine } from '../../core/address-f
 import { ADDRESS_COLUMNS } from '../../core/campaigns.js';
 import type { FileEncoding } from '../../core/encoding.js';
 import { printable } from '../../core/printable.js';
+import type { ImportSession, StagedRecipient, Store } from '../../core/store.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, now, parseId, printJson, withJson, withStore } from '../context.js';
+import { estimateLineCount, Progress, terminalWanted } from '../progress.js';
 
 /** Invalid lines shown in text output; --json lists them all. */
 const INVALID_SHOWN = 20;
@@ -36,6 +38,52 @@ export function invalidLines(invalid: InvalidLine[]): string {
   const shown = invalid.slice(0, INVALID_SHOWN).map((i) => `  line ${i.line}: ${printable(JSON.stringify(i.value))}: ${i.reason}\n`);
   if (invalid.length > INVALID_SHOWN) shown.push(`  … and ${invalid.length - INVALID_SHOWN} more; use --json for all\n`);
   return shown.join('');
+}
+
+/** The input's name for a progress line: the file's base name, or "standard input". */
+export const inputLabel = (input: AddressInput) => (typeof input === 'string' ? printable(basename(input)) : input.name);
+
+/**
+ * A store whose import session reports to a progress line: lines read (the line number of the
+ * last row staged), then "writing to the database" while the staged rows are committed. The
+ * rest of the store is the store itself.
+ */
+function reportingStore(store: Store, p: Progress): Store {
+  const beginImport = async (campaignId: number): Promise<ImportSession> => {
+    const session = await store.beginImport(campaignId);
+    return {
+      add: (rows: StagedRecipient[]) => {
+        const last = rows[rows.length - 1];
+        if (last) p.update(last.line - 1); // the header is line 1
+        return session.add(rows);
+      },
+      commit: () => {
+        p.countDone();
+        p.phase('writing to the database');
+        return session.commit();
+      },
+      abort: () => session.abort(),
+    };
+  };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'beginImport') return beginImport;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * `import` watched from a terminal: lines read of about how many, the rate, the time left, on
+ * stderr (nothing when stdout or stderr is not a terminal, or with --json). The total is
+ * estimated from the file's size (none for standard input or a pipe).
+ */
+export function watchImport(store: Store, input: AddressInput, json: boolean | undefined): { store: Store; stop: () => void } {
+  if (!terminalWanted({ json })) return { store, stop: () => undefined };
+  const lines = typeof input === 'string' ? estimateLineCount(input) : null;
+  const p = new Progress({ label: inputLabel(input), unit: 'lines', total: lines === null ? null : Math.max(0, lines - 1), estimated: true });
+  return { store: reportingStore(store, p), stop: () => p.stop() };
 }
 
 /** Shared by `import` and `suppress import`: how the file is read and what the exit codes mean. */
@@ -118,11 +166,17 @@ export const importCommand: CommandModule<GlobalArgs, ImportArgs> = {
         // csv-parse and iconv-lite load only for this command.
         const { importRecipients } = await import('../../core/import.js');
         const input = addressInput(a.file);
-        const report = await importRecipients(store, id, input, {
-          emailColumn: a['email-column'],
-          encoding: a.encoding,
-          now: now(),
-        });
+        const watch = watchImport(store, input, a.json);
+        let report;
+        try {
+          report = await importRecipients(watch.store, id, input, {
+            emailColumn: a['email-column'],
+            encoding: a.encoding,
+            now: now(),
+          });
+        } finally {
+          watch.stop();
+        }
         const { imported, duplicates, suppressed, invalid } = report;
         if (a.json) return printJson({ imported, duplicates, suppressed, invalid });
         process.stdout.write(

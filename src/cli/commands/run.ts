@@ -5,6 +5,8 @@ import type { CampaignRunResult } from '../../core/engine.js';
 import { jsonLine, textLine } from '../../core/event-log.js';
 import { ConfigError, UserError } from '../../core/types.js';
 import { type GlobalArgs, parseId, withStore } from '../context.js';
+import { terminalWanted } from '../progress.js';
+import { RunStatus } from '../run-status.js';
 
 export interface RunArgs extends GlobalArgs {
   campaign?: number;
@@ -93,11 +95,14 @@ export async function runHandler(a: RunArgs): Promise<void> {
     // rendering go on while each synced commit reaches the disk.
     const engineStore = store instanceof SqliteStore ? await WorkerStore.open(store.location) : store;
     const engine = new Engine({ store: engineStore, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'], dkim, leaseTtlMs: leaseTtlFromEnv() });
-    engine.on('event', (e) => process.stdout.write(print(e) + '\n'));
+    // In a terminal with text logs, a line under the log says where each campaign stands.
+    const standing = terminalWanted({ json: a['log-format'] === 'json' }) ? new RunStatus(store, ids) : null;
+    engine.on('event', (e) => (standing ? standing.log(print(e)) : process.stdout.write(print(e) + '\n')));
 
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       signals++;
+      standing?.clear();
       if (signals === 1) {
         process.stderr.write(`aremko-mail: ${signal}: no new sends; letting in-flight ones finish (at most 30 s). Again to exit at once.\n`);
         engine.stop();
@@ -109,7 +114,9 @@ export async function runHandler(a: RunArgs): Promise<void> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      standing?.start();
       const results = await engine.run(ids);
+      standing?.stop();
       for (const r of results) {
         const line = summaryLine(r);
         process.stdout.write(
@@ -122,6 +129,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
       if (code === 1) throw new UserError(summaryLine(results.find(failedRun)!));
       return code;
     } finally {
+      standing?.stop();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await transport.close();

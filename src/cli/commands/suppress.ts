@@ -3,8 +3,11 @@ import { addressProblem } from '../../core/campaigns.js';
 import { printable, quoted } from '../../core/printable.js';
 import { UserError } from '../../core/types.js';
 import { type GlobalArgs, now, printJson, withJson, withStore } from '../context.js';
+import type { AddressInput } from '../../core/address-file.js';
 import type { FileEncoding } from '../../core/encoding.js';
-import { addressInput, describeFormat, FILE_RULES, fileOptions, invalidLines, plural, singleValued } from './import.js';
+import type { Store } from '../../core/store.js';
+import { estimateLineCount, lineCountingReader, Progress, terminalWanted } from '../progress.js';
+import { addressInput, describeFormat, FILE_RULES, fileOptions, inputLabel, invalidLines, plural, singleValued } from './import.js';
 
 const countAddresses = (n: number) => plural(n, 'address', 'addresses');
 
@@ -83,6 +86,32 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     }),
 };
 
+/**
+ * `suppress import` watched from a terminal: lines read (counted as the file goes by, under the
+ * same name, so every message reads as without it), then "writing to the suppression list".
+ * Nothing extra when stdout or stderr is not a terminal, or with --json.
+ */
+function watchSuppressImport(store: Store, input: AddressInput, json: boolean | undefined) {
+  if (!terminalWanted({ json })) return { store, input, stop: () => undefined };
+  const lines = typeof input === 'string' ? estimateLineCount(input) : null;
+  const p = new Progress({ label: inputLabel(input), unit: 'lines', total: lines, estimated: true });
+  const source = typeof input === 'string' ? input : input.stream;
+  const counted: AddressInput = { name: typeof input === 'string' ? input : input.name, stream: lineCountingReader(source, (n) => p.update(n)) };
+  const reporting = new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'addSuppressions')
+        return (...args: Parameters<Store['addSuppressions']>) => {
+          p.countDone();
+          p.phase('writing to the suppression list');
+          return target.addSuppressions(...args);
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store: reporting, input: counted, stop: () => p.stop() };
+}
+
 interface ImportArgs extends GlobalArgs {
   file: string;
   reason: string;
@@ -114,12 +143,18 @@ const importFile: CommandModule<GlobalArgs, ImportArgs> = {
       const reason = requireReason(a.reason);
       const { importSuppressions } = await import('../../core/import.js');
       const input = addressInput(a.file);
-      const report = await importSuppressions(store, input, {
-        reason,
-        emailColumn: a['email-column'],
-        encoding: a.encoding,
-        now: now(),
-      });
+      const watch = watchSuppressImport(store, input, a.json);
+      let report;
+      try {
+        report = await importSuppressions(watch.store, watch.input, {
+          reason,
+          emailColumn: a['email-column'],
+          encoding: a.encoding,
+          now: now(),
+        });
+      } finally {
+        watch.stop();
+      }
       const { added, duplicates, invalid } = report;
       if (a.json) return printJson({ added, duplicates, invalid });
       process.stdout.write(

@@ -135,6 +135,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE recipients ADD COLUMN idempotent_until INTEGER;
   ALTER TABLE recipients ADD COLUMN dedupe_until INTEGER;
   CREATE INDEX recipients_dedupe ON recipients (campaign_id, dedupe_until) WHERE dedupe_until IS NOT NULL;
+  -- a suppression reaches the address's pending recipients in every campaign (NOCASE, like the column)
+  CREATE INDEX recipients_email ON recipients (email);
   -- a takeover looks for the in-flight recipients of runners that are gone
   CREATE INDEX recipients_sending ON recipients (campaign_id, claim_token) WHERE status = 'sending';
   -- the rate limit now counts attempts in the log (every attempt, not each recipient's last)

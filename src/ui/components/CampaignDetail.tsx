@@ -2,7 +2,7 @@ import { Box, Text } from 'ink';
 import { type ReactNode, useMemo } from 'react';
 import type { CampaignSummary } from '../../core/types.js';
 import type { Snapshot } from '../controller.js';
-import { senderOf, senderText } from '../describe.js';
+import { fitRows, isSending, runnerTexts, runnersOf, waitOf } from '../describe.js';
 import { batchInfo, estimateFinish } from '../eta.js';
 import { useCampaignKeys } from '../hooks/use-campaign-keys.js';
 import { t } from '../i18n.js';
@@ -14,6 +14,13 @@ import { doneFraction, ProgressBar } from './ProgressBar.js';
 
 /** The log keeps at least this many lines before the pictures get any. */
 export const MIN_LOG_LINES_WITH_PICTURES = 5;
+
+/** Green when this window sends, a warning when a runner is dead, accent for another live one. */
+function senderTone(runners: ReturnType<typeof runnersOf>) {
+  if (runners.some((r) => r.kind === 'gone' || r.kind === 'expired')) return 'warn' as const;
+  if (runners.some((r) => r.kind === 'this')) return 'good' as const;
+  return runners.length > 0 ? ('accent' as const) : ('plain' as const);
+}
 
 export function CampaignDetail({
   s,
@@ -46,20 +53,21 @@ export function CampaignDetail({
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [etaKey],
   );
-  const sender = senderOf(s, snap, now);
-  const wait = snap.waits[c.id];
+  const runners = runnersOf(s, snap, now);
+  const live = runners.filter(isSending);
+  const wait = waitOf(s, now);
+  // The zone is named where a time the operator must act on is given.
+  const zoned = (ms: number) => (tz ? t(m.timeInZone, { time: fmt.time(ms, tz, now), zone: tz }) : fmt.time(ms, tz, now));
   const label = (text: string) => <Text color={theme.color('muted')}>{text}: </Text>;
   const pctText = fmt.percent(doneFraction(n));
   const barWidth = Math.max(10, width - 4 - pctText.length - `${fmt.num(n.sent)}/${fmt.num(n.total)}`.length - 6);
 
   let nextLine: string;
   if (c.status !== 'sending') nextLine = m.unknown;
-  else if (wait && wait.reason !== 'interval' && wait.until > now)
-    nextLine = t(m.waitingUntil, { reason: m.waitReason[wait.reason] ?? wait.reason, time: fmt.time(wait.until, tz, now) });
+  else if (wait?.reason === 'interval') nextLine = t(m.inD, { d: fmt.countdown(wait.until - now), time: zoned(wait.until) });
+  else if (wait) nextLine = t(m.waitUntil[wait.reason], { time: zoned(wait.until) });
   else if (b.open) nextLine = m.unknown;
-  else if (c.nextBatchAt !== null && c.nextBatchAt > now)
-    nextLine = t(m.inD, { d: fmt.countdown(c.nextBatchAt - now), time: fmt.time(c.nextBatchAt, tz, now) });
-  else nextLine = m.dueNow;
+  else nextLine = live.length > 0 ? m.dueNow : m.dueNowNobody;
 
   const batchLine =
     b.total === 0
@@ -73,12 +81,12 @@ export function CampaignDetail({
   const etaText =
     finish === null ? m.unknown : finish <= now ? m.etaNow : t(m.etaAt, { time: fmt.time(finish, tz, now), d: fmt.duration(finish - now) });
 
-  const senderLine =
-    sender.kind !== 'none'
-      ? senderText(sender, m)
-      : c.status === 'completed' || c.status === 'cancelled'
-        ? m.unknown
-        : m.nobody;
+  // One row per runner (several may share a campaign), each said in full.
+  const senderLabel = `${m.sender}: `;
+  const senderRows =
+    runners.length > 0
+      ? fitRows(runnerTexts(runners, m, fmt, tz, now), senderLabel.length, width)
+      : [c.status === 'completed' || c.status === 'cancelled' ? m.unknown : m.nobody];
 
   const rule = (title: string) => {
     const head = `── ${title} `;
@@ -145,16 +153,16 @@ export function CampaignDetail({
         </Line>
       ),
     },
-    {
+    ...senderRows.map((text, i) => ({
       prio: 3,
-      key: 'sender',
+      key: `sender-${i}`,
       el: (
         <Text wrap="truncate-end">
-          {label(m.sender)}
-          <Text color={theme.color(sender.kind === 'this' ? 'good' : sender.kind === 'other' ? 'accent' : 'plain')}>{senderLine}</Text>
+          {i === 0 ? label(m.sender) : ' '.repeat(senderLabel.length)}
+          <Text color={theme.color(senderTone(runners))}>{text}</Text>
         </Text>
       ),
-    },
+    })),
     {
       prio: c.lastError ? 2 : 7,
       key: 'error',

@@ -2,7 +2,7 @@ import { printable } from '../../core/printable.js';
 import { Box, Text } from 'ink';
 import type { CampaignSummary } from '../../core/types.js';
 import type { Snapshot } from '../controller.js';
-import { nextText } from '../describe.js';
+import { standingText } from '../describe.js';
 import { useCampaignKeys } from '../hooks/use-campaign-keys.js';
 import { t } from '../i18n.js';
 import { statusTone } from '../theme.js';
@@ -79,8 +79,7 @@ function CampaignRow({ s, snap, selected, width, now }: { s: CampaignSummary; sn
     t(m.failedN, { n: fmt.num(n.failed) }),
     t(m.inDoubtN, { n: fmt.num(n.in_doubt) }),
   ];
-  const next = nextText(s, snap, now, m, fmt);
-  if (next) details.push(next);
+  details.push(...standingText(s, snap, now, m, fmt));
   return (
     <Box flexDirection="column">
       <SplitLine

@@ -9,6 +9,7 @@ import { Box, Text } from 'ink';
 import { useEffect } from 'react';
 import type { Campaign, Recipient } from '../../core/types.js';
 import { useAppActions } from '../app-context.js';
+import { storedErrorText } from '../event-text.js';
 import type { Snapshot } from '../controller.js';
 import { t } from '../i18n.js';
 import { isDown, isUp, useKeys } from '../keys.js';
@@ -183,7 +184,7 @@ export function FailedList({
     body = rows.slice(0, page).map((r, i) => {
       const here = offset + i === cursor;
       // Addresses and server answers come from outside: control characters shown harmlessly.
-      const text = cells(printable(r.email), m.recipientIs[r.status], fmt.num(r.attempts), whens[i] ?? '', printable(oneLine(r.lastError)));
+      const text = cells(printable(r.email), m.recipientIs[r.status], fmt.num(r.attempts), whens[i] ?? '', printable(oneLine(r.lastError === null ? null : storedErrorText(r.lastError, m, fmt))));
       return (
         <Row key={r.id}>
           <Text

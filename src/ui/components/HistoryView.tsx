@@ -8,7 +8,7 @@ import { Box, Text } from 'ink';
 import type { Campaign, StoredEvent } from '../../core/types.js';
 import { useAppActions } from '../app-context.js';
 import type { RecipientHistory, Snapshot } from '../controller.js';
-import { eventText } from '../event-text.js';
+import { eventText, storedErrorText } from '../event-text.js';
 import { type Formatter, type Messages, t } from '../i18n.js';
 import { isDown, isUp, useKeys } from '../keys.js';
 import type { HistoryView as HistoryState } from '../state.js';
@@ -64,7 +64,7 @@ function entryLines(e: StoredEvent, m: Messages, fmt: Formatter, tz: string | nu
     .join(' · ');
   const lines: HistoryLine[] = [{ key: `e${e.id}`, time, text: head, tone: TONES[e.type] ?? 'plain' }];
   // The server's words come from outside: control characters shown harmlessly.
-  const answer = [printable(str(d.response ?? d.error).replace(/\s+/g, ' ').trim()), d.providerId ? `(${printable(str(d.providerId))})` : '']
+  const answer = [printable(storedErrorText(str(d.response ?? d.error), m, fmt).replace(/\s+/g, ' ').trim()), d.providerId ? `(${printable(str(d.providerId))})` : '']
     .filter(Boolean)
     .join(' ');
   if (answer) {
