@@ -189,7 +189,7 @@ export class CampaignLoop {
     const x = this.x;
     switch (claim.kind) {
       case 'claimed': {
-        this.campaign = claim.campaign;
+        this.campaign = { ...this.campaign, ...claim.campaign };
         this.lastWait = null;
         if (claim.batchStarted)
           await x.emit({ type: 'batch_started', at: now, campaignId: this.id, batch: claim.batch, batchSize: this.campaign.batchSize }, true);

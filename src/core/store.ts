@@ -8,6 +8,7 @@
 import type {
   Campaign,
   CampaignSettings,
+  CampaignState,
   CampaignStatus,
   CampaignSummary,
   Recipient,
@@ -66,7 +67,8 @@ export type ClaimResult =
       batch: number;
       /** These are the first claims of their batch. */
       batchStarted: boolean;
-      campaign: Campaign;
+      /** The campaign as this claim left it (its templates are not read on every claim). */
+      campaign: CampaignState;
     }
   /** Nothing may be claimed before `until` (epoch ms). */
   | { kind: 'wait'; until: number; reason: WaitReason }

@@ -56,6 +56,9 @@ export interface Campaign extends CampaignSettings {
   lastError: string | null;
 }
 
+/** A campaign without its templates: what the rules read on every claim (templates can be large). */
+export type CampaignState = Omit<Campaign, 'subject' | 'html' | 'text'>;
+
 /** One process working on a campaign, with its lease (renewed while it works). */
 export interface Runner {
   campaignId: number;

@@ -2,6 +2,7 @@
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../src/core/store/sqlite-schema.js';
@@ -11,6 +12,38 @@ import { tempDir } from '../helpers/cli.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
+
+describe('every write is on disk before it resolves', () => {
+  it('flushes the WAL (fdatasync) before a write resolves; writes that land together share a flush', async () => {
+    const t = tempDir();
+    const store = openSqliteStore(t.db);
+    await store.createCampaign(settings(), T0); // the WAL file exists from here
+    const probe = await open(t.db + '-wal', 'r');
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const original = proto.datasync;
+    let flushes = 0;
+    let resolvedBeforeFlush = false;
+    proto.datasync = async function (this: unknown) {
+      await original.call(this);
+      flushes++;
+    };
+    try {
+      const before = flushes;
+      const c = await store.createCampaign(settings({ name: 'flushed' }), T0);
+      if (flushes === before) resolvedBeforeFlush = true;
+      expect(resolvedBeforeFlush).toBe(false);
+      const many = flushes;
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.setLastError(c.id, `e${i}`)));
+      expect(flushes - many).toBeGreaterThanOrEqual(1);
+      expect(flushes - many).toBeLessThan(20); // group commit
+    } finally {
+      proto.datasync = original;
+      await store.close();
+      t.cleanup();
+    }
+  });
+});
 
 describe('opening a database file', () => {
   let t: ReturnType<typeof tempDir>;
@@ -25,7 +58,8 @@ describe('opening a database file', () => {
     expect(statSync(path + '-wal').mode & 0o777).toBe(0o600);
     expect(statSync(path + '-shm').mode & 0o777).toBe(0o600);
     expect(store.raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.raw.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    // NORMAL, with every write's WAL frames flushed before the write resolves (WalFlush)
+    expect(store.raw.pragma('synchronous', { simple: true })).toBe(1);
     expect(store.raw.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(store.raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     await store.close();

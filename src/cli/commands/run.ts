@@ -62,16 +62,40 @@ function leaseTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefin
   return seconds * 1000;
 }
 
+/**
+ * Log lines written once per turn of the event loop instead of one write each: at a few hundred
+ * sends a second, a write per line was a system call per message. Lines keep their order and
+ * reach stdout before anything else the command prints (flush()).
+ */
+class LineBatcher {
+  private pending: string[] = [];
+  private scheduled = false;
+
+  line(text: string): void {
+    this.pending.push(text);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.join('\n') + '\n';
+    this.pending = [];
+    process.stdout.write(chunk);
+  }
+}
+
 export async function runHandler(a: RunArgs): Promise<void> {
   await withStore(a, async (store) => {
     if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
     if (a.campaign !== undefined && a.auto) throw new ConfigError('use either --campaign <id> or --auto, not both');
     // The engine pulls in nodemailer and the template engines: loaded only by commands that send.
-    const [{ Engine }, { createTransport, parseTransportUrl }, { WorkerStore }, { SqliteStore }, { loadDkim }] = await Promise.all([
+    const [{ Engine }, { createTransport, parseTransportUrl }, { loadDkim }] = await Promise.all([
       import('../../core/engine.js'),
       import('../../core/transport/index.js'),
-      import('../../core/worker-store.js'),
-      import('../../core/store/sqlite.js'),
       import('../../core/dkim.js'),
     ]);
     // Read once, before anything is sent: a bad key file is a configuration error (exit 2).
@@ -91,13 +115,13 @@ export async function runHandler(a: RunArgs): Promise<void> {
     }
 
     const transport = createTransport(config);
-    // On SQLite the engine commits on a worker thread of its own (see WorkerStore): SMTP and
-    // rendering go on while each synced commit reaches the disk.
-    const engineStore = store instanceof SqliteStore ? await WorkerStore.open(store.location) : store;
-    const engine = new Engine({ store: engineStore, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'], dkim, leaseTtlMs: leaseTtlFromEnv() });
+    // The store never holds the thread for a flush to disk (SQLite: see WalFlush): SMTP and
+    // rendering go on while each commit reaches the disk.
+    const engine = new Engine({ store, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'], dkim, leaseTtlMs: leaseTtlFromEnv() });
     // In a terminal with text logs, a line under the log says where each campaign stands.
     const standing = terminalWanted({ json: a['log-format'] === 'json' }) ? new RunStatus(store, ids) : null;
-    engine.on('event', (e) => (standing ? standing.log(print(e)) : process.stdout.write(print(e) + '\n')));
+    const out = standing ? null : new LineBatcher();
+    engine.on('event', (e) => (standing ? standing.log(print(e)) : out!.line(print(e))));
 
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -108,6 +132,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
         engine.stop();
       } else {
         // In-flight sends stay `sending`; the next runner marks them in_doubt, as after a kill.
+        out?.flush();
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
     };
@@ -116,6 +141,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
     try {
       standing?.start();
       const results = await engine.run(ids);
+      out?.flush();
       standing?.stop();
       for (const r of results) {
         const line = summaryLine(r);
@@ -133,7 +159,6 @@ export async function runHandler(a: RunArgs): Promise<void> {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await transport.close();
-      if (engineStore !== store) await engineStore.close();
     }
   });
 }

@@ -66,7 +66,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX recipients_email_key ON recipients (campaign_id, lower(email));
   CREATE INDEX recipients_email ON recipients (lower(email));
   CREATE INDEX recipients_campaign ON recipients (campaign_id, id);
-  CREATE INDEX recipients_due ON recipients (campaign_id, status, next_attempt_at, id);
+  -- over the pending ones only: a send touches it once (the claim), not at every status change
+  CREATE INDEX recipients_pending ON recipients (campaign_id, next_attempt_at, id) WHERE status = 'pending';
+  CREATE INDEX recipients_trouble ON recipients (campaign_id, id) WHERE status IN ('failed', 'in_doubt');
   CREATE INDEX recipients_dedupe ON recipients (campaign_id, dedupe_until) WHERE dedupe_until IS NOT NULL;
   CREATE INDEX recipients_sending ON recipients (campaign_id, claim_token) WHERE status = 'sending';
 
@@ -120,7 +122,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_campaign ON events (campaign_id, id);
   CREATE INDEX events_rate ON events (campaign_id, claimed_at) WHERE claimed_at IS NOT NULL;
   CREATE INDEX events_recipient ON events (recipient_id, id) WHERE recipient_id IS NOT NULL;
-  CREATE INDEX events_batch ON events (campaign_id, batch) WHERE batch IS NOT NULL;
 
   CREATE TABLE runners (
     token       text    PRIMARY KEY,

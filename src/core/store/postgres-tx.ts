@@ -8,8 +8,8 @@ import type { Sql } from 'postgres';
 import type { LoggedEvent } from '../events.js';
 import { eventData } from '../event-log.js';
 import type { BatchStats, RecipientQuery } from '../store.js';
-import type { Campaign, CampaignSettings, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
-import { likeContains, type Row, toCampaign, toCounts, toEventRow, toRecipient, toRunner } from './rows.js';
+import type { Campaign, CampaignSettings, CampaignState, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
+import { batchStatsOf, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRunner } from './rows.js';
 import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx } from './tx.js';
 
 const CAMPAIGN_COLUMNS: Record<keyof CampaignPatch, string> = {
@@ -37,12 +37,17 @@ export class PgTx implements Tx {
   constructor(private readonly sql: Sql) {}
 
   // ---- campaigns ----------------------------------------------------------------------------
-  async campaign(id: number, options: { lock?: boolean } = {}): Promise<Campaign | null> {
+  campaign(id: number, options?: { lock?: boolean }): Promise<Campaign | null>;
+  campaign(id: number, options: { lock?: boolean; state: true }): Promise<CampaignState | null>;
+  async campaign(id: number, options: { lock?: boolean; state?: boolean } = {}): Promise<Campaign | CampaignState | null> {
     const sql = this.sql;
+    const columns = sql.unsafe(options.state ? STATE_COLUMNS : '*');
     // NO KEY UPDATE: runners' rules still take turns on it, while inserts that only reference
     // the campaign (an import's recipients, a new runner's row) need not wait.
-    const [r] = options.lock ? await sql`SELECT * FROM campaigns WHERE id = ${id} FOR NO KEY UPDATE` : await sql`SELECT * FROM campaigns WHERE id = ${id}`;
-    return r ? toCampaign(r) : null;
+    const [r] = options.lock
+      ? await sql`SELECT ${columns} FROM campaigns WHERE id = ${id} FOR NO KEY UPDATE`
+      : await sql`SELECT ${columns} FROM campaigns WHERE id = ${id}`;
+    return r ? (options.state ? toCampaignState(r) : toCampaign(r)) : null;
   }
 
   async campaigns(ids?: number[]): Promise<Campaign[]> {
@@ -235,7 +240,8 @@ export class PgTx implements Tx {
 
   async listRecipients(campaignId: number, query: RecipientQuery): Promise<{ total: number; rows: Recipient[] }> {
     const sql = this.sql;
-    const statuses = query.statuses && query.statuses.length > 0 ? sql`AND status IN ${sql(query.statuses)}` : sql``;
+    // Literals (checked against the fixed set): the planner can then use recipients_trouble.
+    const statuses = query.statuses && query.statuses.length > 0 ? sql.unsafe(`AND status IN (${statusList(query.statuses)})`) : sql``;
     const like = query.search ? likeContains(query.search) : null;
     const search = like ? sql`AND (email ILIKE ${like} OR last_error ILIKE ${like})` : sql``;
     const [t] = await sql`SELECT count(*) AS n FROM recipients WHERE campaign_id = ${campaignId} ${statuses} ${search}`;
@@ -325,14 +331,10 @@ export class PgTx implements Tx {
   }
 
   async batchStats(campaignId: number, limit: number): Promise<BatchStats[]> {
+    // The newest batches' attempts are the newest rows of the log (see the SQLite version).
     const rows = await this.sql`
-      SELECT batch,
-        count(*) FILTER (WHERE type = 'sent') AS sent, count(*) FILTER (WHERE type = 'failed') AS failed,
-        count(*) FILTER (WHERE type = 'in_doubt') AS in_doubt, count(*) FILTER (WHERE type IN ('retry_scheduled', 'requeued')) AS retried
-      FROM events
-      WHERE campaign_id = ${campaignId} AND batch IS NOT NULL
-        AND batch > (SELECT coalesce(max(batch), 0) FROM events WHERE campaign_id = ${campaignId} AND batch IS NOT NULL) - ${limit}
-      GROUP BY batch ORDER BY batch DESC`;
-    return rows.map((r) => ({ batch: r.batch, sent: Number(r.sent), failed: Number(r.failed), inDoubt: Number(r.in_doubt), retried: Number(r.retried) }));
+      SELECT batch, type FROM events WHERE campaign_id = ${campaignId} AND batch IS NOT NULL
+      ORDER BY id DESC LIMIT ${RECENT_ROWS}`;
+    return batchStatsOf(rows, limit);
   }
 }

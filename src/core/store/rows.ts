@@ -2,8 +2,9 @@
  * Rows to domain objects. Both schemas use the same column names; PostgreSQL hands JSON columns
  * over already parsed, SQLite as text.
  */
-import type { Campaign, Recipient, Runner, StatusCounts } from '../types.js';
-import { emptyCounts, type RecipientStatus } from '../types.js';
+import type { Campaign, CampaignState, Recipient, Runner, StatusCounts } from '../types.js';
+import { emptyCounts, RECIPIENT_STATUSES, type RecipientStatus } from '../types.js';
+import type { BatchStats } from '../store.js';
 import type { StoredEventRow } from './tx.js';
 
 export type Row = Record<string, any>;
@@ -37,6 +38,16 @@ export function toCampaign(r: Row): Campaign {
     startedAt: r.started_at,
     completedAt: r.completed_at,
   };
+}
+
+/** Every campaign column but the templates (subject_tpl, html_tpl, text_tpl). */
+export const STATE_COLUMNS =
+  'id, name, status, from_addr, reply_to, batch_size, interval_s, rate_count, rate_window_s, window_start, window_end, time_zone, ' +
+  'unsubscribe, max_attempts, retry_delay_s, next_batch_at, batches_sent, batch_claimed, throttled_until, last_error, created_at, started_at, completed_at';
+
+export function toCampaignState(r: Row): CampaignState {
+  const { subject: _s, html: _h, text: _t, ...state } = toCampaign(r);
+  return state;
 }
 
 export function toRecipient(r: Row): Recipient {
@@ -100,6 +111,34 @@ export function toEventRow(r: Row): StoredEventRow {
     } else data.error = r.detail ?? data.error;
   }
   return { id: r.id, campaignId: r.campaign_id, at: r.at, type: r.type, level: r.level, message: r.message, data };
+}
+
+/** Recipient statuses as SQL literals, in the order of RECIPIENT_STATUSES; anything else refused. */
+export function statusList(statuses: readonly string[]): string {
+  const known = RECIPIENT_STATUSES.filter((s) => statuses.includes(s));
+  if (known.length !== new Set(statuses).size) throw new Error(`unknown recipient status in ${JSON.stringify(statuses)}`);
+  return known.map((s) => `'${s}'`).join(', ');
+}
+
+/** How far back in the log the per-batch stats look: many batches of any usual size. */
+export const RECENT_ROWS = 50_000;
+
+/** Per batch, newest first, from attempt rows (batch, type) read newest first: the newest `limit` batches. */
+export function batchStatsOf(rows: Row[], limit: number): BatchStats[] {
+  const byBatch = new Map<number, BatchStats>();
+  for (const r of rows) {
+    const batch = Number(r.batch);
+    let b = byBatch.get(batch);
+    if (!b) {
+      if (byBatch.size >= limit) continue;
+      byBatch.set(batch, (b = { batch, sent: 0, failed: 0, inDoubt: 0, retried: 0 }));
+    }
+    if (r.type === 'sent') b.sent++;
+    else if (r.type === 'failed') b.failed++;
+    else if (r.type === 'in_doubt') b.inDoubt++;
+    else if (r.type === 'retry_scheduled' || r.type === 'requeued') b.retried++;
+  }
+  return [...byBatch.values()].sort((a, b) => b.batch - a.batch);
 }
 
 /** `%` and `_` taken literally in a LIKE pattern (with ESCAPE '\'). */

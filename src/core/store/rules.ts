@@ -18,7 +18,7 @@ import type {
   SettleResult,
   StepResult,
 } from '../store.js';
-import type { Campaign, CampaignStatus, CampaignSummary, Runner, StatusCounts, Waiting } from '../types.js';
+import type { Campaign, CampaignState, CampaignStatus, CampaignSummary, Runner, StatusCounts, Waiting } from '../types.js';
 import { laterBy } from '../types.js';
 import type { AttemptRow, RecipientResultPatch, RecordedRecipient, Tx } from './tx.js';
 
@@ -42,7 +42,7 @@ export async function logEvent(t: Tx, e: LoggedEvent): Promise<void> {
  * send window, the rate limit over every attempt in its sliding window, a provider's 429. When
  * several hold it back, the one that lasts longest is what it waits for.
  */
-export async function timeGate(t: Tx, c: Campaign, now: number): Promise<Waiting | null> {
+export async function timeGate(t: Tx, c: CampaignState, now: number): Promise<Waiting | null> {
   const waits: Waiting[] = [];
   if (c.batchClaimed === 0 && c.nextBatchAt !== null && c.nextBatchAt > now) waits.push({ reason: 'interval', until: c.nextBatchAt });
   if (c.throttledUntil !== null && c.throttledUntil > now) waits.push({ reason: 'rate', until: c.throttledUntil });
@@ -62,7 +62,7 @@ export async function timeGate(t: Tx, c: Campaign, now: number): Promise<Waiting
 }
 
 /** How many more the rate limit lets go now (Infinity without one). */
-async function rateRoom(t: Tx, c: Campaign, now: number): Promise<number> {
+async function rateRoom(t: Tx, c: CampaignState, now: number): Promise<number> {
   if (!c.rate) return Infinity;
   const usage = await t.rateUsage(c.id, now - c.rate.windowSeconds * 1000, c.rate.count);
   return Math.max(0, c.rate.count - usage.used);
@@ -197,9 +197,11 @@ export async function leave(t: Tx, campaignId: number, token: string, now: numbe
 
 const DEDUPE_EXPIRED = 'its last request may have reached the provider, and the provider no longer deduplicates a resend: may or may not have been delivered';
 
-/** Claims up to `max` due recipients for the runner `token`, every rule checked here. */
-export async function claim(t: Tx, campaignId: number, token: string, now: number, max: number, options: ClaimOptions): Promise<ClaimResult> {
-  const c = await t.campaign(campaignId, { lock: true });
+/**
+ * Claims up to `max` due recipients for the runner `token`, every rule checked here; `c` is the
+ * campaign as read (locked) in this transaction.
+ */
+async function claim(t: Tx, c: CampaignState | null, campaignId: number, token: string, now: number, max: number, options: ClaimOptions): Promise<ClaimResult> {
   if (!c) return { kind: 'stopped', status: 'cancelled' };
   if (c.status !== 'sending') return { kind: 'stopped', status: c.status };
   const me = await t.runner(token);
@@ -304,10 +306,13 @@ export async function step(
 ): Promise<StepResult> {
   // Every write that touches a campaign's recipients takes the campaign row first: one lock
   // order for all runners (PostgreSQL would otherwise find deadlocks between their steps).
-  await t.campaign(campaignId, { lock: true });
+  let c = await t.campaign(campaignId, { lock: true, state: true });
   const recorded: boolean[] = [];
   for (const r of results) recorded.push(await record(t, token, r));
-  return { recorded, claim: max > 0 ? await claim(t, campaignId, token, now, max, options) : null };
+  if (max === 0) return { recorded, claim: null };
+  // A refund gives a batch place back, a 429 throttles: then the campaign is not as read.
+  if (results.some((r) => r.outcome === 'refunded')) c = await t.campaign(campaignId, { state: true });
+  return { recorded, claim: await claim(t, c, campaignId, token, now, max, options) };
 }
 
 // ---- batches and completion -----------------------------------------------------------------

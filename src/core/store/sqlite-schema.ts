@@ -139,6 +139,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX recipients_email ON recipients (email);
   -- a takeover looks for the in-flight recipients of runners that are gone
   CREATE INDEX recipients_sending ON recipients (campaign_id, claim_token) WHERE status = 'sending';
+  -- "the next due recipients" over the pending ones only: a send touches this index once (the
+  -- claim) instead of twice per status change, as (campaign_id, status, …) did
+  DROP INDEX recipients_due;
+  CREATE INDEX recipients_pending ON recipients (campaign_id, next_attempt_at, id) WHERE status = 'pending';
+  -- the operator's list of failed and in-doubt recipients; and a campaign's recipients in order
+  CREATE INDEX recipients_trouble ON recipients (campaign_id, id) WHERE status IN ('failed', 'in_doubt');
+  CREATE INDEX recipients_campaign ON recipients (campaign_id, id);
   -- the rate limit now counts attempts in the log (every attempt, not each recipient's last)
   DROP INDEX recipients_recent;
 
@@ -160,7 +167,6 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE events SET type = 'runner_joined' WHERE type = 'lease_acquired';
   CREATE INDEX events_rate ON events (campaign_id, claimed_at) WHERE claimed_at IS NOT NULL;
   CREATE INDEX events_recipient ON events (recipient_id, id) WHERE recipient_id IS NOT NULL;
-  CREATE INDEX events_batch ON events (campaign_id, batch) WHERE batch IS NOT NULL;
   `,
 ];
 

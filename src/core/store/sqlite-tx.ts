@@ -7,8 +7,8 @@ import type Database from 'better-sqlite3';
 import type { LoggedEvent } from '../events.js';
 import { eventData } from '../event-log.js';
 import type { BatchStats, RecipientQuery } from '../store.js';
-import type { Campaign, CampaignSettings, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
-import { likeContains, type Row, toCampaign, toCounts, toEventRow, toRecipient, toRunner } from './rows.js';
+import type { Campaign, CampaignSettings, CampaignState, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
+import { batchStatsOf, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRunner } from './rows.js';
 import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx } from './tx.js';
 
 const CAMPAIGN_COLUMNS: Record<keyof CampaignPatch, string> = {
@@ -52,9 +52,12 @@ export class SqliteTx implements Tx {
   }
 
   // ---- campaigns ----------------------------------------------------------------------------
-  async campaign(id: number): Promise<Campaign | null> {
-    const r = this.q(`SELECT * FROM campaigns WHERE id = ?`).get(id) as Row | undefined;
-    return r ? toCampaign(r) : null;
+  campaign(id: number, options?: { lock?: boolean }): Promise<Campaign | null>;
+  campaign(id: number, options: { lock?: boolean; state: true }): Promise<CampaignState | null>;
+  async campaign(id: number, options: { lock?: boolean; state?: boolean } = {}): Promise<Campaign | CampaignState | null> {
+    // (no row locks in SQLite: BEGIN IMMEDIATE already made this the only writer)
+    const r = this.q(options.state ? `SELECT ${STATE_COLUMNS} FROM campaigns WHERE id = ?` : `SELECT * FROM campaigns WHERE id = ?`).get(id) as Row | undefined;
+    return r ? (options.state ? toCampaignState(r) : toCampaign(r)) : null;
   }
 
   async campaigns(ids?: number[]): Promise<Campaign[]> {
@@ -266,10 +269,9 @@ export class SqliteTx implements Tx {
     const statuses = query.statuses && query.statuses.length > 0 ? query.statuses : null;
     const where = [`campaign_id = ?`];
     const args: unknown[] = [campaignId];
-    if (statuses) {
-      where.push(`status IN (${marks(statuses.length)})`);
-      args.push(...statuses);
-    }
+    // Statuses written as literals (they are checked against the fixed set): a partial index
+    // (recipients_trouble) serves only a query whose WHERE names its very statuses.
+    if (statuses) where.push(`status IN (${statusList(statuses)})`);
     if (query.search) {
       where.push(`(email LIKE ? ESCAPE '\\' OR last_error LIKE ? ESCAPE '\\')`);
       args.push(likeContains(query.search), likeContains(query.search));
@@ -361,15 +363,11 @@ export class SqliteTx implements Tx {
   }
 
   async batchStats(campaignId: number, limit: number): Promise<BatchStats[]> {
+    // The newest batches' attempts are the newest rows of the log: read back from the end, no
+    // index of their own (one less B-tree to write per send).
     const rows = this.q(
-      `SELECT batch,
-         sum(type = 'sent') AS sent, sum(type = 'failed') AS failed,
-         sum(type = 'in_doubt') AS in_doubt, sum(type IN ('retry_scheduled', 'requeued')) AS retried
-       FROM events
-       WHERE campaign_id = @c AND batch IS NOT NULL
-         AND batch > (SELECT coalesce(max(batch), 0) FROM events WHERE campaign_id = @c AND batch IS NOT NULL) - @limit
-       GROUP BY batch ORDER BY batch DESC`,
-    ).all({ c: campaignId, limit }) as Row[];
-    return rows.map((r) => ({ batch: r.batch, sent: r.sent, failed: r.failed, inDoubt: r.in_doubt, retried: r.retried }));
+      `SELECT batch, type FROM events WHERE campaign_id = ? AND batch IS NOT NULL ORDER BY id DESC LIMIT ?`,
+    ).all(campaignId, RECENT_ROWS) as Row[];
+    return batchStatsOf(rows, limit);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The SQLite backend (better-sqlite3, WAL, synchronous=FULL): the embedded default, one file.
+ * The SQLite backend (better-sqlite3, WAL, every commit flushed before it counts — see WalFlush):
+ * the embedded default, one file.
  *
  * better-sqlite3 is synchronous. A store method runs one rule of rules.ts inside
  * BEGIN IMMEDIATE … COMMIT; the rule awaits the row primitives, which resolve at once, and the
@@ -8,6 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ImportCounts, ImportSession, StagedRecipient } from '../store.js';
 import type { Recipient, RecipientStatus } from '../types.js';
@@ -79,6 +81,8 @@ export function openSqliteStore(path: string, options: SqliteOpenOptions = {}): 
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db);
+    // From here on every write transaction is flushed by WalFlush (see there), off this thread.
+    db.pragma('synchronous = NORMAL');
   } catch (err) {
     db.close();
     throw sqliteFault(err, file);
@@ -136,9 +140,55 @@ function migrate(db: Database.Database): void {
  */
 let threadQueue: Promise<unknown> = Promise.resolve();
 
+/**
+ * Durability without holding the thread. A commit runs with synchronous=NORMAL — its WAL frames
+ * written to the operating system, not yet flushed — and then the WAL file is flushed with
+ * fdatasync on libuv's thread pool before the write's promise resolves. So a write is on disk
+ * before anyone acts on it, exactly as with synchronous=FULL, but the event loop keeps talking
+ * SMTP during the flush, and commits that land together share one flush (group commit). NORMAL
+ * keeps the file consistent by itself: SQLite flushes the WAL before every checkpoint.
+ * (fsync on any descriptor of a file flushes the file: ours is a read-only one.)
+ */
+class WalFlush {
+  private handle: Promise<FileHandle | null> | null = null;
+  private running: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
+
+  constructor(private readonly wal: string) {}
+
+  /** Resolves once every commit made before the call is on disk. */
+  flush(): Promise<void> {
+    if (!this.running) {
+      this.running = this.sync().finally(() => (this.running = null));
+      return this.running;
+    }
+    // A flush already under way may have started before the commit we must cover: one more after it.
+    this.next ??= this.running.then(() => {
+      this.next = null;
+      return this.flush();
+    });
+    return this.next;
+  }
+
+  private async sync(): Promise<void> {
+    this.handle ??= open(this.wal, 'r').catch(() => null);
+    const h = await this.handle;
+    // No WAL file: everything is in the database file, which SQLite flushed at its checkpoint.
+    if (h) await h.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    const h = await this.handle;
+    this.handle = null;
+    await h?.close().catch(() => undefined);
+  }
+}
+
 class SqliteBackend implements Backend {
   readonly kind = 'sqlite' as const;
   private readonly tx: SqliteTx;
+  private readonly wal: WalFlush;
   private readonly begin: { read: Database.Statement; write: Database.Statement };
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
@@ -148,6 +198,7 @@ class SqliteBackend implements Backend {
     readonly file: string,
   ) {
     this.tx = new SqliteTx(db);
+    this.wal = new WalFlush(file + '-wal');
     this.begin = { read: db.prepare('BEGIN'), write: db.prepare('BEGIN IMMEDIATE') };
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -182,8 +233,14 @@ class SqliteBackend implements Backend {
     return this.transaction('read', fn);
   }
 
-  write<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
-    return this.transaction('write', fn);
+  async write<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+    const value = await this.transaction('write', fn);
+    try {
+      await this.wal.flush(); // outside the queue: the next transaction may run meanwhile
+    } catch (err) {
+      throw sqliteFault(Object.assign(err as Error, { code: (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'SQLITE_FULL' : 'SQLITE_IOERR' }), this.file);
+    }
+    return value;
   }
 
   async beginImport(campaignId: number): Promise<ImportSession> {
@@ -226,7 +283,7 @@ class SqliteBackend implements Backend {
       },
       commit: async (): Promise<ImportCounts> => {
         try {
-          return await guard(() =>
+          const moved = await guard(() =>
             db
               .transaction(() => {
                 const before = toCounts(counts.all(campaignId) as Row[]);
@@ -238,6 +295,8 @@ class SqliteBackend implements Backend {
               })
               .immediate(),
           );
+          await this.wal.flush();
+          return moved;
         } finally {
           await drop().catch(() => undefined);
         }
@@ -276,6 +335,7 @@ class SqliteBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    await this.wal.close();
     await this.serial(async () => {
       if (this.db.open) this.db.close();
     });

@@ -8,6 +8,7 @@ import type { AttemptEvent, LoggedEvent } from '../events.js';
 import type {
   Campaign,
   CampaignSettings,
+  CampaignState,
   CampaignStatus,
   Recipient,
   RecipientStatus,
@@ -82,7 +83,9 @@ export interface OrphanRow {
 
 export interface Tx {
   // campaigns
+  /** With `state`, the templates are not read (CampaignState): what the hot path needs. */
   campaign(id: number, options?: { lock?: boolean }): Promise<Campaign | null>;
+  campaign(id: number, options: { lock?: boolean; state: true }): Promise<CampaignState | null>;
   campaigns(ids?: number[]): Promise<Campaign[]>;
   insertCampaign(settings: CampaignSettings, now: number): Promise<number>;
   updateCampaign(id: number, patch: CampaignPatch): Promise<void>;
