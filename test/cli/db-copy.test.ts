@@ -1,7 +1,8 @@
 /** `db copy`: a real SQLite database, with history, into a real PostgreSQL schema — then sent on from there. */
+import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgUrl, type TestDatabase } from '../helpers/backends.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
@@ -96,4 +97,34 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('db copy', () => {
     expect(notPg.code).toBe(2);
     expect(notPg.stderr).toMatch(/--to: .* is not a postgres:\/\/ or postgresql:\/\/ URL/);
   });
+
+  it('in a terminal it shows rows copied, the rate and the time left; in a pipe, only its summary', async () => {
+    if (spawnSync('script', ['--version']).status !== 0 && process.env.CI !== 'true') return;
+    const s = await lite.open();
+    const c = await s.createCampaign(settings({ name: 'Big' }), T0);
+    await addRecipients(s, c.id, 150_000);
+    await s.close();
+    const command = [process.execPath, CLI, 'db', 'copy', '--to', pg.location, '--from', lite.location].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('error', reject);
+      child.on('close', () => resolve(out));
+    });
+    const frames = output.split('\r\u001B[2K').slice(1).map((f) => f.replace(/\r?\n[\s\S]*$/, '')).filter(Boolean);
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.some((f) => /^db copy: [\d,]+ of 150,\d{3} rows \(\d+%\)/.test(f))).toBe(true);
+    expect(output).toMatch(/150,000 recipients|150000 recipients/);
+    // the same in a pipe: only the summary line
+    const other = await createTestDatabase('postgres');
+    try {
+      const piped = await runCli(['db', 'copy', '--to', other.location, '--from', lite.location]);
+      expect(piped.code).toBe(0);
+      expect(piped.stderr).toBe('');
+      expect(piped.stdout.trim().split('\n')).toHaveLength(1);
+    } finally {
+      await other.cleanup();
+    }
+  }, 120_000);
 });

@@ -30,8 +30,20 @@ const copy: CommandModule<GlobalArgs, CopyArgs> = {
       if (!isPostgresUrl(a.to)) throw new ConfigError(`--to: "${displayLocation(a.to)}" is not a postgres:// or postgresql:// URL`);
       const from = a.from ? resolveDbLocation(a.from, {}) : resolveDbLocation(a.db);
       if (isPostgresUrl(from)) throw new ConfigError(`--from: ${displayLocation(from)} is PostgreSQL; db copy reads a SQLite file`);
-      const { copySqliteToPostgres } = await import('../../core/store/copy.js');
-      const report = await copySqliteToPostgres(from, a.to);
+      const [{ copySqliteToPostgres }, { progress, terminalWanted }] = await Promise.all([import('../../core/store/copy.js'), import('../progress.js')]);
+      // In a terminal: rows copied, the rate, the time left (a million recipients take a while).
+      const line = progress(terminalWanted({ json: a.json }), { label: 'db copy', unit: 'rows' });
+      let report;
+      try {
+        report = await copySqliteToPostgres(from, a.to, {
+          onProgress: (p) => {
+            line.update(p.done, p.total);
+            if (p.verifying) line.phase('counting both sides');
+          },
+        });
+      } finally {
+        line.stop();
+      }
       if (a.json) return printJson(report);
       const t = report.tables;
       process.stdout.write(

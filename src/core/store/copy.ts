@@ -20,9 +20,11 @@ const IDENTITY: readonly Table[] = ['campaigns', 'recipients', 'events'];
 
 export interface CopyProgress {
   table: Table;
-  /** Rows of this table copied so far, and in all. */
+  /** Rows copied so far, and in all (every table). */
   done: number;
   total: number;
+  /** After the rows: counting and checking both sides before the commit. */
+  verifying?: boolean;
 }
 
 export interface CopyReport {
@@ -93,6 +95,8 @@ export async function copySqliteToPostgres(
     const totals = {} as Record<Table, number>;
     for (const t of TABLES) totals[t] = Number((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as Row).n);
     const copied = {} as Record<Table, number>;
+    const allRows = TABLES.reduce((n, t) => n + totals[t], 0);
+    let before = 0; // rows of the tables already copied
 
     // One reserved connection, one transaction: a copy that fails half-way leaves the schema empty.
     const conn = await sql.reserve();
@@ -117,15 +121,17 @@ export async function copySqliteToPostgres(
           if (chunk.length > 1 << 16) {
             await write(stream, chunk);
             chunk = '';
-            options.onProgress?.({ table, done: n, total: totals[table] });
+            options.onProgress?.({ table, done: before + n, total: allRows });
           }
         }
         if (chunk) await write(stream, chunk);
         stream.end();
         await done;
         copied[table] = n;
-        options.onProgress?.({ table, done: n, total: totals[table] });
+        before += n;
+        options.onProgress?.({ table, done: before, total: allRows });
       }
+      options.onProgress?.({ table: 'events', done: before, total: allRows, verifying: true });
       await conn.unsafe('ALTER TABLE recipients ENABLE TRIGGER USER');
       await conn`INSERT INTO campaign_counts (campaign_id, status, n) SELECT campaign_id, status, count(*) FROM recipients GROUP BY 1, 2`;
       for (const t of IDENTITY)
