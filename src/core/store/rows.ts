@@ -5,7 +5,7 @@
 import type { Campaign, CampaignState, Recipient, Runner, StatusCounts } from '../types.js';
 import { emptyCounts, RECIPIENT_STATUSES, type RecipientStatus } from '../types.js';
 import type { BatchStats } from '../store.js';
-import type { StoredEventRow } from './tx.js';
+import type { CampaignPatch, RecordedRecipient, StoredEventRow } from './tx.js';
 
 export type Row = Record<string, any>;
 
@@ -38,6 +38,23 @@ export function toCampaign(r: Row): Campaign {
     startedAt: r.started_at,
     completedAt: r.completed_at,
   };
+}
+
+/** The campaign columns the rules change (CampaignPatch), by field. */
+export const CAMPAIGN_COLUMNS: Record<keyof CampaignPatch, string> = {
+  status: 'status',
+  startedAt: 'started_at',
+  completedAt: 'completed_at',
+  nextBatchAt: 'next_batch_at',
+  batchesSent: 'batches_sent',
+  batchClaimed: 'batch_claimed',
+  throttledUntil: 'throttled_until',
+  lastError: 'last_error',
+};
+
+/** A recipient as an update RETURNING `id AS recipient_id, campaign_id, email, attempts, batch, last_attempt_at` gave it. */
+export function toRecorded(r: Row): RecordedRecipient {
+  return { recipientId: r.recipient_id, campaignId: r.campaign_id, email: r.email, attempts: r.attempts, batch: r.batch, claimedAt: r.last_attempt_at };
 }
 
 /** Every campaign column but the templates (subject_tpl, html_tpl, text_tpl). */

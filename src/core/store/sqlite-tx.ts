@@ -8,30 +8,10 @@ import type { LoggedEvent } from '../events.js';
 import { eventData } from '../event-log.js';
 import type { BatchStats, RecipientQuery } from '../store.js';
 import type { Campaign, CampaignSettings, CampaignState, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
-import { batchStatsOf, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRunner } from './rows.js';
+import { batchStatsOf, CAMPAIGN_COLUMNS, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRecorded, toRunner } from './rows.js';
 import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx } from './tx.js';
 
-const CAMPAIGN_COLUMNS: Record<keyof CampaignPatch, string> = {
-  status: 'status',
-  startedAt: 'started_at',
-  completedAt: 'completed_at',
-  nextBatchAt: 'next_batch_at',
-  batchesSent: 'batches_sent',
-  batchClaimed: 'batch_claimed',
-  throttledUntil: 'throttled_until',
-  lastError: 'last_error',
-};
-
 const RECORDED = `id AS recipient_id, campaign_id, email, attempts, batch, last_attempt_at`;
-const toRecorded = (r: Row): RecordedRecipient => ({
-  recipientId: r.recipient_id,
-  campaignId: r.campaign_id,
-  email: r.email,
-  attempts: r.attempts,
-  batch: r.batch,
-  claimedAt: r.last_attempt_at,
-});
-
 /** SQLite binds a bounded number of parameters; long lists go in chunks. */
 function chunks<T>(items: T[], size = 500): T[][] {
   const out: T[][] = [];
