@@ -39,6 +39,9 @@ const COMMANDS = {
 
 export type FastCommand = keyof typeof COMMANDS;
 
+/** The commands that send, and so read a transport URL kept in a file first (as cli.ts's middleware does). */
+export const SENDING_FAST_COMMANDS: ReadonlySet<FastCommand> = new Set<FastCommand>(['', 'run']);
+
 export type FastLine = { command: FastCommand; args: Record<string, unknown> } | { command: '--help' };
 
 /** At most 15 digits: a whole number yargs reads as a number too (it keeps longer ones as text). */

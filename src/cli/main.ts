@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { statusHandler } from './commands/status.js';
 import { fail } from './context.js';
-import { parseFast, type FastLine } from './fast-path.js';
+import { parseFast, SENDING_FAST_COMMANDS, type FastLine } from './fast-path.js';
 import { transportFromFile } from '../core/config.js';
 
 const PREBUILT_HELP = new URL('./help.txt', import.meta.url);
@@ -45,20 +45,20 @@ async function runFast(line: FastLine): Promise<boolean> {
   if (line.command === '--help') return printPrebuiltHelp();
   const a = line.args as any;
   if (line.command === '' && process.stdout.isTTY && process.stdin.isTTY && !a.json) return false; // the TUI
-  if (line.command === 'status' || line.command === '') {
-    await statusHandler(a);
-    return true;
+  // What cli.ts's middleware does for the commands that send: a URL kept in a file is read now.
+  if (SENDING_FAST_COMMANDS.has(line.command)) {
+    try {
+      const url = transportFromFile(a.transport, a['transport-file']);
+      if (url !== undefined) a.transport = url;
+    } catch (err) {
+      fail(err);
+      return true;
+    }
   }
-  // run: what cli.ts's middleware does for the commands that send, then the command.
-  try {
-    const url = transportFromFile(a.transport, a['transport-file']);
-    if (url !== undefined) a.transport = url;
-  } catch (err) {
-    fail(err);
-    return true;
-  }
-  const { runHandler } = await import('./commands/run.js');
-  await runHandler(a);
+  if (line.command === 'run') {
+    const { runHandler } = await import('./commands/run.js');
+    await runHandler(a);
+  } else await statusHandler(a);
   return true;
 }
 
