@@ -27,6 +27,7 @@ const COMMANDS: Record<string, Loader> = {
   import: async () => (await import('./commands/import.js')).importCommand,
   run: async () => (await import('./commands/run.js')).runCommand,
   logs: async () => (await import('./commands/logs.js')).logsCommand,
+  prune: async () => (await import('./commands/prune.js')).pruneCommand,
   resolve: async () => (await import('./commands/resolve.js')).resolveCommand,
   preview: async () => (await import('./commands/preview.js')).previewCommand,
   'send-test': async () => (await import('./commands/send-test.js')).sendTestCommand,
