@@ -15,15 +15,15 @@ export const Database = require('better-sqlite3');
 /** Sizes of a full run and of --quick. */
 export const SIZES = {
   full: {
-    n: 4000, pairs: 3, pools: [1, 5, 10], pool1N: 1500,
-    pgN: 4000, pgPairs: 3,
-    scaleoutN: 10000, scaleoutSeconds: 20, scaleoutRounds: 2,
-    resendN: 4000, resendPairs: 3,
+    n: 2000, pairs: 3, pools: [1, 5, 10], pool1N: 800,
+    pgN: 2000, pgPairs: 3,
+    scaleoutN: 10000, scaleoutSeconds: 15, scaleoutRounds: 2,
+    resendN: 3000, resendPairs: 3,
     importRows: 1_000_000, importRuns: 2,
     sizes: [10_000, 100_000, 1_000_000], claimSteps: 1000, claimRounds: 3,
     pgSizes: [10_000, 1_000_000], pgClaimSteps: 500, pgClaimRounds: 2, pgImportGrowth: [10_000, 20_000, 40_000], pgImportCapMs: 120_000,
     statusRuns: 10, memoryN: 200_000, startupRuns: 15, tuiSeconds: 30, profileN: 2000, profileRows: 200_000,
-    dbsizeN: 1_000_000, pgDbsizeN: 100_000, logsRuns: 7,
+    dbsizeN: 1_000_000, pgDbsizeN: 50_000, logsRuns: 7,
   },
   quick: {
     n: 800, pairs: 2, pools: [1, 5, 10], pool1N: 300,

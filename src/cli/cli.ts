@@ -6,6 +6,7 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { statusCommand, statusHandler } from './commands/status.js';
 import { fail } from './context.js';
+import { normaliseArgv } from './fast-path.js';
 import { transportFromFile } from '../core/config.js';
 
 /** The commands that send, and so read the transport URL (the TUI is the command-less form). */
@@ -41,13 +42,6 @@ export async function commandsFor(argv: string[]): Promise<CommandModule<any, an
   return Promise.all((named ? [named] : Object.keys(COMMANDS)).map((name) => COMMANDS[name]!()));
 }
 
-/** `aremko-mail --headless …` is `aremko-mail run …`. */
-export function normaliseArgv(argv: string[]): string[] {
-  const i = argv.indexOf('--headless');
-  if (i === -1) return argv;
-  const rest = argv.filter((_, j) => j !== i);
-  return rest[0] === 'run' ? rest : ['run', ...rest];
-}
 
 export interface CliOptions {
   /** Help is wrapped at this many columns (default: the terminal's, at most 100). */
