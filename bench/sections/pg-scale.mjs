@@ -10,7 +10,7 @@ export const title = 'Scale on PostgreSQL';
 export async function run(h) {
   const P = h.P;
   const pg = await h.pg();
-  const rows = P.importRows;
+  const rows = P.pgRows;
   h.log(`pg-scale: imports into PostgreSQL (growth, then ${rows}), status and claims at ${P.pgSizes.join(', ')}`);
   // How one import's time grows with its rows: doubling sizes first. Only when it grows about
   // linearly is the full import tried (with a time cap): one that grows with the square would take
