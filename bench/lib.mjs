@@ -50,7 +50,16 @@ export function measure(cmd, args, { env, timeV = true, stdout = 'pipe', onSpawn
     let err = '';
     child.stdout?.setEncoding('utf8').on('data', (d) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      // Under /usr/bin/time the command is its child: stop that one too.
+      const real = childPidOf(child.pid);
+      if (real !== child.pid) {
+        try {
+          process.kill(real, 'SIGKILL');
+        } catch {}
+      }
+      child.kill('SIGKILL');
+    }, timeoutMs);
     onSpawn?.(child);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -101,10 +110,13 @@ export function loadAvg() {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
-/** Starts bench/sink.mjs in its own process; resolves { port, stop() → received }. */
-export function startSink() {
+/**
+ * Starts a bench server script in its own process (it prints "port <n>" when listening; SIGTERM
+ * makes it print "received <n>" and exit). Resolves { port, pid, stop() → received }.
+ */
+export function startServerProcess(script, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BENCH('sink.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [BENCH(script)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let buf = '';
     child.stdout.setEncoding('utf8');
     const onData = (d) => {
@@ -117,6 +129,7 @@ export function startSink() {
         pid: child.pid,
         stop: () =>
           new Promise((res) => {
+            if (child.exitCode !== null) return res(NaN);
             let tail = '';
             child.stdout.on('data', (x) => (tail += x));
             child.on('close', () => res(Number(/received (\d+)/.exec(tail)?.[1] ?? NaN)));
@@ -126,6 +139,56 @@ export function startSink() {
     };
     child.stdout.on('data', onData);
     child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`sink exited (${code}) before listening`)));
+    child.on('exit', (code) => reject(new Error(`${script} exited (${code}) before listening`)));
   });
+}
+
+/** bench/sink.mjs: an SMTP sink; `delayMs` holds each message's answer that long (a relay). */
+export const startSink = ({ delayMs = 0 } = {}) => startServerProcess('sink.mjs', { SINK_DELAY_MS: String(delayMs) });
+
+/** bench/fake-resend.mjs: Resend's POST /emails as its documentation answers it. */
+export const startFakeResend = () => startServerProcess('fake-resend.mjs');
+
+/**
+ * A child process that burns one core until stopped: "the other core kept busy", as a shared
+ * host gives. Returns stop().
+ */
+export function startBurner() {
+  const child = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  return {
+    pid: child.pid,
+    stop: () =>
+      new Promise((res) => {
+        if (child.exitCode !== null) return res();
+        child.on('close', res);
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+/**
+ * A durable PostgreSQL server (fsync on, synchronous_commit on: PostgreSQL's defaults) in a temp
+ * folder, started by the tests' own helper (test/helpers/postgres-server.ts, compiled here with
+ * esbuild). Resolves { url, stop() } or throws when PostgreSQL is not installed.
+ */
+export async function startDurablePg(workDir) {
+  const { build } = await import('esbuild');
+  const out = join(workDir, 'postgres-server.mjs');
+  await build({ entryPoints: [join(REPO, 'test/helpers/postgres-server.ts')], outfile: out, format: 'esm', platform: 'node', bundle: false, logLevel: 'error' });
+  const { findPgBin, startPgServer } = await import(pathToFileURL(out).href);
+  if (!findPgBin()) throw new Error('PostgreSQL server binaries not found (Debian: apt-get install postgresql)');
+  return startPgServer({ durable: true });
+}
+
+/** A postgres.js client for administration (CREATE DATABASE …, sizes); end() when done. */
+export async function pgAdmin(url) {
+  const { default: postgres } = await import(pathToFileURL(join(REPO, 'node_modules/postgres/src/index.js')).href);
+  return postgres(url, { onnotice: () => undefined, max: 1 });
+}
+
+/** The same server's URL for another database (and the tool's schema). */
+export function pgDatabaseUrl(serverUrl, database) {
+  const u = new URL(serverUrl);
+  u.pathname = `/${database}`;
+  return u.toString();
 }

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // In-process timings on a benchmark database (run in its own process by run.mjs).
+// <db> is a SQLite file or a postgres:// URL.
 //   node bench/scale-probe.mjs summaries <db> [repeat=30]
 //       times store.summaries([1]) and store.summaries() (what `status` runs); JSON out.
 //   node bench/scale-probe.mjs claims <db> <steps> [--nosync]
 //       joins as a runner and runs <steps> engine turns, each one store.step() = one commit that
 //       records the previous claim's answer (sent, with its attempt row) and claims the next
-//       recipient. --nosync sets synchronous=OFF on this connection, leaving only the SQL work
-//       (the O(log n) part) without the disk flush. JSON out: per-step µs (median, p90, mean).
+//       recipient. --nosync sets synchronous=OFF on this connection (SQLite), leaving only the SQL
+//       work (the O(log n) part) without the disk flush; on PostgreSQL the caller sets
+//       synchronous_commit off for the database instead. JSON out: per-step µs (median, p90, mean).
 import { DIST, median } from './lib.mjs';
 
 const [mode, db, countArg, flag] = process.argv.slice(2);
-const { openSqliteStore } = await import(DIST('core/store/sqlite.js'));
-const store = openSqliteStore(db, { mustExist: true });
+const { openStore } = await import(DIST('core/store/open.js'));
+const store = await openStore(db, { mustExist: true });
 const out = {};
 
 if (mode === 'summaries') {
@@ -29,7 +31,7 @@ if (mode === 'summaries') {
   Object.assign(out, { firstMs: one[0], medianMs: median(one), maxMs: Math.max(...one), allMedianMs: median(all), repeat });
 } else if (mode === 'claims') {
   const steps = Number(countArg);
-  if (flag === '--nosync') store.raw.pragma('synchronous = OFF');
+  if (flag === '--nosync' && store.raw) store.raw.pragma('synchronous = OFF');
   const owner = { host: 'bench', pid: process.pid, token: 'bench-' + process.pid };
   await store.joinCampaign(1, owner, Date.now(), 600_000, []);
   let pending = [];

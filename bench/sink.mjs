@@ -1,7 +1,10 @@
 // A local SMTP sink for benchmarks: accepts everything, counts messages, prints its port.
 // node bench/sink.mjs  → prints "port <n>" on stdout; SIGTERM prints "received <n>" and exits.
+// SINK_DELAY_MS=20: each message is answered that long after its data ended, like a real relay
+// that queues it to disk first (the scale-out benchmark).
 import { SMTPServer } from 'smtp-server';
 
+const delayMs = Number(process.env.SINK_DELAY_MS ?? 0);
 let received = 0;
 const server = new SMTPServer({
   authOptional: true,
@@ -12,7 +15,8 @@ const server = new SMTPServer({
     stream.resume();
     stream.on('end', () => {
       received++;
-      callback(null, 'OK: queued');
+      if (delayMs > 0) setTimeout(() => callback(null, 'OK: queued'), delayMs);
+      else callback(null, 'OK: queued');
     });
   },
 });

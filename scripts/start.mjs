@@ -3,9 +3,12 @@
 // demo, press s); without one (a pipe, CI) it sends the demo headless, batch after batch, the way
 // the cron line would but without waiting out the 30 s between batches, and prints its status.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+// The file package.json's `bin` names: what `npx aremko-mail` runs.
+const { bin } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const cli = fileURLToPath(new URL(`../${bin['aremko-mail']}`, import.meta.url));
 const env = {
   ...process.env,
   AREMKO_MAIL_DB: process.env.AREMKO_MAIL_DB || 'data/demo.db',

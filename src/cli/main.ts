@@ -1,132 +1,74 @@
 #!/usr/bin/env node
 /**
- * aremko-mail entry point. Each command lives in ./commands; this file only wires them.
- * Ink/React are imported lazily by the TUI path so other commands start fast.
+ * aremko-mail entry point. The command lines scripts and cron run most (fast-path.ts: `status`,
+ * `run`, `--headless`, no command without a terminal, `--help`) start their command at once;
+ * every other line goes to the yargs command line in cli.ts, loaded only then.
+ *
+ * Shipped as dist/bundle/aremko-mail.cjs (scripts/bundle.mjs), with `help.txt` beside it: the
+ * top-level help as yargs printed it at build time, 100 columns wide, in English. It is printed
+ * when yargs would print exactly that text: a pipe or a terminal at least 100 columns wide, and a
+ * locale yargs has no translation for (or English). Anything else is rendered by yargs live.
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import type { CommandModule } from 'yargs';
-import { statusCommand, statusHandler } from './commands/status.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { statusHandler } from './commands/status.js';
 import { fail } from './context.js';
+import { parseFast, SENDING_FAST_COMMANDS, type FastLine } from './fast-path.js';
 import { transportFromFile } from '../core/config.js';
 
-/** The commands that send, and so read the transport URL (the TUI is the command-less form). */
-const SENDING_COMMANDS = new Set([undefined, 'run', 'send-test']);
+const PREBUILT_HELP = new URL('./help.txt', import.meta.url);
+const YARGS_LOCALES = new URL('./locales/', import.meta.url);
 
-type Loader = () => Promise<CommandModule<any, any>>;
-
-/**
- * Every command, in help order, loaded on demand: a command line that names one loads only
- * that module (start-up is most of what `status` costs); help and typos load them all.
- */
-const COMMANDS: Record<string, Loader> = {
-  campaign: async () => (await import('./commands/campaign.js')).campaignCommand,
-  status: async () => statusCommand,
-  start: async () => (await import('./commands/start.js')).startCommand,
-  pause: async () => (await import('./commands/pause.js')).pauseCommand,
-  resume: async () => (await import('./commands/resume.js')).resumeCommand,
-  cancel: async () => (await import('./commands/cancel.js')).cancelCommand,
-  import: async () => (await import('./commands/import.js')).importCommand,
-  run: async () => (await import('./commands/run.js')).runCommand,
-  logs: async () => (await import('./commands/logs.js')).logsCommand,
-  resolve: async () => (await import('./commands/resolve.js')).resolveCommand,
-  preview: async () => (await import('./commands/preview.js')).previewCommand,
-  'send-test': async () => (await import('./commands/send-test.js')).sendTestCommand,
-  export: async () => (await import('./commands/export.js')).exportCommand,
-  suppress: async () => (await import('./commands/suppress.js')).suppressCommand,
-  demo: async () => (await import('./commands/demo.js')).demoCommand,
-  db: async () => (await import('./commands/db.js')).dbCommand,
-};
-
-export async function commandsFor(argv: string[]): Promise<CommandModule<any, any>[]> {
-  const named = argv.find((token) => Object.hasOwn(COMMANDS, token));
-  return Promise.all((named ? [named] : Object.keys(COMMANDS)).map((name) => COMMANDS[name]!()));
+/** True when yargs, with this environment, would print its help in English (y18n's lookup). */
+function yargsSpeaksEnglish(env: NodeJS.ProcessEnv): boolean {
+  const locale = (env.LC_ALL || env.LC_MESSAGES || env.LANG || env.LANGUAGE || 'en_US').replace(/[.:].*/, '');
+  const has = (name: string) => existsSync(new URL(`${name}.json`, YARGS_LOCALES));
+  let file = locale;
+  if (!has(file) && locale.includes('_') && has(locale.split('_')[0]!)) file = locale.split('_')[0]!;
+  return file === 'en' || !has(file);
 }
 
-/** `aremko-mail --headless …` is `aremko-mail run …`. */
-export function normaliseArgv(argv: string[]): string[] {
-  const i = argv.indexOf('--headless');
-  if (i === -1) return argv;
-  const rest = argv.filter((_, j) => j !== i);
-  return rest[0] === 'run' ? rest : ['run', ...rest];
-}
-
-export async function main(argv: string[]): Promise<void> {
-  const args = normaliseArgv(argv);
-  const cli = yargs(args)
-    .scriptName('aremko-mail')
-    .usage(
-      '$0 [command]\n\nEmail campaigns that never stop halfway and never send twice.\n' +
-        'With no command: the live TUI in a terminal, `status` otherwise.',
-    )
-    .option('db', { type: 'string', global: true, describe: 'SQLite file, or postgres://user:pass@host/db?schema=…&sslmode=… [env AREMKO_MAIL_DB] (default data/aremko-mail.db)' })
-    .option('transport', {
-      type: 'string',
-      global: true,
-      describe:
-        'where mail goes [env AREMKO_MAIL_TRANSPORT]: smtp://user:pass@host:587, smtps://…:465, outbox:<dir>, resend://<key>, ' +
-        'postmark://<token>, sendgrid://<key>, mailgun://<key>@<domain>, ses://<key-id>:<secret>@<region>; ?pool=N. ' +
-        'A password or key given here is visible to every user of the machine (ps): prefer --transport-file or the environment',
-    })
-    .option('transport-file', {
-      type: 'string',
-      global: true,
-      describe: 'read the transport URL from this file, e.g. /run/secrets/transport (trailing newline ignored) [env AREMKO_MAIL_TRANSPORT_FILE]',
-    })
-    .option('dkim-key', {
-      type: 'string',
-      global: true,
-      describe: 'DKIM-sign every message for its From domain with this private key (PEM, RSA or Ed25519; never stored) [env AREMKO_MAIL_DKIM_KEY]',
-    })
-    .option('dkim-selector', { type: 'string', global: true, describe: 'the DKIM selector (<selector>._domainkey.<domain>) [env AREMKO_MAIL_DKIM_SELECTOR]' })
-    .middleware((a) => {
-      // A URL kept in a file is read once, here, for the commands that send: they find it as --transport.
-      if (!SENDING_COMMANDS.has(a._[0] as string | undefined)) return;
-      const url = transportFromFile(a.transport as string | undefined, a['transport-file'] as string | undefined);
-      if (url !== undefined) a.transport = url;
-    })
-    .command({
-      command: '$0',
-      describe: false as any,
-      builder: (y) =>
-        y
-          // --transport is global (above): the TUI sends with it when the operator presses s.
-          .option('json', { type: 'boolean', describe: 'print one JSON document on stdout' })
-          .option('lang', { type: 'string', choices: ['es', 'en'], describe: 'TUI language (default from LANG: es_* → es)' }),
-      handler: async (a: any) => {
-        if (a._.length > 0) {
-          process.stderr.write(`aremko-mail: unknown command "${a._[0]}"\nRun with --help for the list of commands.\n`);
-          process.exitCode = 2;
-          return;
-        }
-        // A terminal on both ends: the live TUI (Ink and React load only here). Otherwise `status`.
-        if (process.stdout.isTTY && process.stdin.isTTY && !a.json) {
-          const { runTui } = await import('./tui.js');
-          return runTui(a);
-        }
-        return statusHandler(a);
-      },
-    })
-    .strictCommands()
-    .strictOptions()
-    .demandCommand(0)
-    .recommendCommands()
-    .help()
-    .alias('h', 'help')
-    .version()
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err, y) => {
-      if (err) throw err;
-      void y;
-      process.stderr.write(`aremko-mail: ${msg}\nRun with --help for usage.\n`);
-      process.exit(2);
-    });
-  for (const command of await commandsFor(args)) cli.command(command);
+function printPrebuiltHelp(): boolean {
+  const columns = process.stdout.columns;
+  if ((columns !== undefined && columns < 100) || !yargsSpeaksEnglish(process.env)) return false;
+  let text: string;
   try {
-    await cli.parseAsync();
+    text = readFileSync(PREBUILT_HELP, 'utf8');
+  } catch {
+    return false; // not built with the bundle (tsc's dist/): yargs renders it
+  }
+  process.stdout.write(text);
+  return true;
+}
+
+/** Runs a line fast-path.ts took; false when it is better left to yargs after all. */
+async function runFast(line: FastLine): Promise<boolean> {
+  if (line.command === '--help') return printPrebuiltHelp();
+  const a = line.args as any;
+  if (line.command === '' && process.stdout.isTTY && process.stdin.isTTY && !a.json) return false; // the TUI
+  // What cli.ts's middleware does for the commands that send: a URL kept in a file is read now.
+  if (SENDING_FAST_COMMANDS.has(line.command)) {
+    try {
+      const url = transportFromFile(a.transport, a['transport-file']);
+      if (url !== undefined) a.transport = url;
+    } catch (err) {
+      fail(err);
+      return true;
+    }
+  }
+  if (line.command === 'run') {
+    const { runHandler } = await import('./commands/run.js');
+    await runHandler(a);
+  } else await statusHandler(a);
+  return true;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const line = parseFast(argv);
+  try {
+    if (!line || !(await runFast(line))) await (await import('./cli.js')).main(argv);
   } catch (err) {
     fail(err);
   }
 }
 
-await main(hideBin(process.argv));
+void main(process.argv.slice(2));

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.js';
 
-const COMMANDS = ['campaign', 'status', 'start', 'pause', 'resume', 'cancel', 'import', 'run', 'logs', 'resolve', 'preview', 'send-test', 'export', 'suppress', 'demo'];
+const COMMANDS = ['campaign', 'status', 'start', 'pause', 'resume', 'cancel', 'import', 'run', 'logs', 'prune', 'resolve', 'preview', 'send-test', 'export', 'suppress', 'demo'];
 
 let t: ReturnType<typeof tempDir>;
 beforeEach(() => (t = tempDir()));

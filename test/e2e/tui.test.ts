@@ -139,8 +139,9 @@ async function status(db: string) {
 }
 
 beforeAll(() => {
-  if (!existsSync(CLI) || !existsSync(join(CLI, '../tui.js')))
-    throw new Error('build first: npm run build (the e2e test drives dist/cli/main.js)');
+  // The TUI is on the bundle's yargs side (cli.mjs and its chunks), beside the entry.
+  if (!existsSync(CLI) || !existsSync(join(CLI, '../cli.mjs')))
+    throw new Error(`build first: npm run build (the e2e test drives ${CLI})`);
 });
 
 afterEach(() => {

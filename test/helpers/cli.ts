@@ -1,10 +1,13 @@
-/** Runs the built CLI (dist/) as a real process against temp databases. */
+/** Runs the built CLI — the file package.json's `bin` names — as a real process against temp databases. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const CLI = resolve(__dirname, '../../dist/cli/main.js');
+const ROOT = resolve(__dirname, '../..');
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+/** What `npx aremko-mail` runs (npm run build makes it). */
+export const CLI = join(ROOT, PACKAGE.bin['aremko-mail']!);
 
 export interface CliResult {
   code: number | null;

@@ -92,12 +92,8 @@ export async function runHandler(a: RunArgs): Promise<void> {
   await withStore(a, async (store) => {
     if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
     if (a.campaign !== undefined && a.auto) throw new ConfigError('use either --campaign <id> or --auto, not both');
-    // The engine pulls in nodemailer and the template engines: loaded only by commands that send.
-    const [{ Engine }, { createTransport, parseTransportUrl }, { loadDkim }] = await Promise.all([
-      import('../../core/engine.js'),
-      import('../../core/transport/index.js'),
-      import('../../core/dkim.js'),
-    ]);
+    // Configuration first: a bad key file or transport URL is exit 2 even when nothing is sending.
+    const [{ parseTransportUrl }, { loadDkim }] = await Promise.all([import('../../core/transport/url.js'), import('../../core/dkim.js')]);
     // Read once, before anything is sent: a bad key file is a configuration error (exit 2).
     const dkim = loadDkim({ dkimKey: a['dkim-key'], dkimSelector: a['dkim-selector'] });
     const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDurationFlag(a['max-runtime'], '--max-runtime', LIMITS.maxRuntime) * 1000 : null;
@@ -114,6 +110,8 @@ export async function runHandler(a: RunArgs): Promise<void> {
       return 0;
     }
 
+    // The engine pulls in nodemailer and the template engines: loaded only when there is work.
+    const [{ Engine }, { createTransport }] = await Promise.all([import('../../core/engine.js'), import('../../core/transport/index.js')]);
     const transport = createTransport(config);
     // The store never holds the thread for a flush to disk (SQLite: see WalFlush): SMTP and
     // rendering go on while each commit reaches the disk.

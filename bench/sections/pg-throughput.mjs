@@ -1,0 +1,94 @@
+// The engine on PostgreSQL (issue 9): a durable server (fsync on, synchronous_commit on), pool 5,
+// against plain nodemailer sending the same messages to the same sink; pairs alternated.
+import { cpuS, fmt, mb, median } from '../harness.mjs';
+import { measure } from '../lib.mjs';
+import { plainRun } from './throughput.mjs';
+
+export const title = 'Throughput on PostgreSQL';
+const TARGET = 0.9;
+const POOL = 5;
+
+/** The recipients of campaign 1 by status, on a PostgreSQL database. */
+export async function pgCounts(pg, database) {
+  const { pgAdmin } = await import('../lib.mjs');
+  const sql = await pgAdmin(pg.url(database));
+  try {
+    const rows = await sql`SELECT status, count(*)::int AS n FROM aremko_mail.recipients WHERE campaign_id = 1 GROUP BY status`;
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+export async function run(h, { sink }) {
+  const P = h.P;
+  const pg = await h.pg();
+  const N = P.pgN;
+  const template = await pg.create('pgtp_template');
+  const baseline = h.path('pg-throughput.json');
+  h.buildDb(pg.url(template), N, '--baseline-json', baseline);
+  h.log(`pg-throughput: ${N} recipients, pool ${POOL}, ${P.pgPairs} alternated pairs (engine on PostgreSQL ${pg.version.split(' ')[1]}, plain nodemailer)`);
+  const engine = async () => {
+    const db = await pg.copy(template, 'pgtp');
+    const logFile = h.path(`${db}.log`);
+    const { openSync, closeSync } = await import('node:fs');
+    const fd = openSync(logFile, 'w');
+    try {
+      const r = h.check(await measure(h.NODE, h.cli('--db', pg.url(db), 'run', '--campaign', '1', '--transport', `smtp://127.0.0.1:${sink.port}?pool=${POOL}`), { stdout: fd }), 'engine on postgres');
+      const c = await pgCounts(pg, db);
+      if (c.sent !== N) throw new Error(`engine on postgres: ${JSON.stringify(c)}`);
+      return r;
+    } finally {
+      closeSync(fd);
+      await pg.drop(db);
+    }
+  };
+  await engine(); // warm-up: the server's caches, not counted
+  const pairs = [];
+  for (let i = 0; i < P.pgPairs; i++) {
+    const load = h.noteLoad(`pg-throughput ${i + 1}`);
+    let e, p;
+    if (i % 2 === 0) {
+      e = await engine();
+      p = await plainRun(h, sink, baseline, POOL);
+    } else {
+      p = await plainRun(h, sink, baseline, POOL);
+      e = await engine();
+    }
+    pairs.push({ engine: e, plain: p, ratio: p.wallMs / e.wallMs, cpuRatio: cpuS(e) / cpuS(p), load });
+    h.log(`  pair ${i + 1}: engine ${fmt((N / e.wallMs) * 1000)} msg/s, plain ${fmt((N / p.wallMs) * 1000)} msg/s → ${fmt(p.wallMs / e.wallMs, 2)}; load ${load}`);
+  }
+  await pg.drop(template);
+  h.R.sections['pg-throughput'] = {
+    N,
+    version: pg.version,
+    settings: pg.settings,
+    pairs,
+    ratio: median(pairs.map((p) => p.ratio)),
+    cpuRatio: median(pairs.map((p) => p.cpuRatio)),
+    engineMs: median(pairs.map((p) => p.engine.wallMs)),
+    plainMs: median(pairs.map((p) => p.plain.wallMs)),
+  };
+}
+
+export function summary(sec) {
+  return [
+    {
+      goal: 'I9',
+      what: `engine on PostgreSQL (durable) ÷ plain nodemailer, pool ${POOL} (${sec.N} msgs)`,
+      target: `≥ ${TARGET}`,
+      measured: `${fmt(sec.ratio, 2)} (${fmt((sec.N / sec.engineMs) * 1000)} vs ${fmt((sec.N / sec.plainMs) * 1000)} msg/s)`,
+      met: sec.ratio >= TARGET,
+      load: sec.pairs.map((p) => p.load.split(' ')[0]).join('/'),
+    },
+  ];
+}
+
+export function body(sec) {
+  const L = [];
+  L.push(`${sec.version.split(',')[0]} started by the benchmark in a temp folder on the same disk, with PostgreSQL's durable defaults: ${Object.entries(sec.settings).map(([k, v]) => `${k}=${v}`).join(', ')}. Each engine run gets a fresh copy of the campaign's database (\`CREATE DATABASE … TEMPLATE\`) and runs \`aremko-mail --db postgres://… run --campaign 1\`, pool ${POOL}, against the sink; plain nodemailer sends the same messages. One warm-up run first.`, '');
+  L.push('| pair | engine ms | engine CPU s | engine RSS MB | plain ms | plain CPU s | ratio | CPU ratio | load |', '|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  sec.pairs.forEach((p, i) => L.push(`| ${i + 1} | ${fmt(p.engine.wallMs)} | ${fmt(cpuS(p.engine), 2)} | ${fmt(mb(p.engine.maxRssKb))} | ${fmt(p.plain.wallMs)} | ${fmt(cpuS(p.plain), 2)} | ${fmt(p.ratio, 2)} | ${fmt(p.cpuRatio, 2)} | ${p.load} |`));
+  L.push('', `Median: **${fmt(sec.ratio, 2)} × plain**; CPU per message (the engine process only; PostgreSQL's own CPU is not counted) ${fmt(sec.cpuRatio, 2)} × plain.`, '');
+  return L;
+}

@@ -1,0 +1,96 @@
+// Scale-out on PostgreSQL (issue 9): runners on one campaign against a relay that answers each
+// message 20 ms after its data (in its own process), 1, 2 and 4 runner processes. Each runner is
+// `run --campaign 1 --max-runtime S`; the rate is the messages recorded sent in a window inside
+// the run, from the database.
+import { closeSync, openSync } from 'node:fs';
+import { fmt, median } from '../harness.mjs';
+import { measure, pgAdmin, startSink } from '../lib.mjs';
+
+export const title = 'Scale-out on PostgreSQL';
+const TARGET = 3.5;
+const RELAY_DELAY_MS = 20;
+/**
+ * Connections per runner. A 2-core machine runs the runners, the relay and PostgreSQL: with more
+ * connections each, four runners would need more CPU than there is, and the machine, not the
+ * database or the runners' coordination, would be what is measured.
+ */
+const POOL = 2;
+
+export async function run(h) {
+  const P = h.P;
+  const pg = await h.pg();
+  const relay = await startSink({ delayMs: RELAY_DELAY_MS });
+  try {
+    const template = await pg.create('scaleout_template');
+    h.buildDb(pg.url(template), P.scaleoutN);
+    const S = P.scaleoutSeconds;
+    h.log(`scaleout: 1, 2, 4 runners × pool ${POOL} on one campaign, relay answering after ${RELAY_DELAY_MS} ms, ${S} s each, ${P.scaleoutRounds} round(s)`);
+    const results = { 1: [], 2: [], 4: [] };
+    const order = (round) => (round % 2 === 0 ? [1, 2, 4] : [4, 2, 1]);
+    for (let round = 0; round < P.scaleoutRounds; round++) {
+      for (const k of order(round)) {
+        const db = await pg.copy(template, 'scaleout');
+        const load = h.noteLoad(`scaleout ${k} runners, round ${round + 1}`);
+        const t0 = Date.now();
+        const runners = Array.from({ length: k }, (_, i) => {
+          const fd = openSync(h.path(`${db}-${i}.log`), 'w');
+          return measure(h.NODE, h.cli('--db', pg.url(db), 'run', '--campaign', '1', '--max-runtime', `${S}s`, '--transport', `smtp://127.0.0.1:${relay.port}?pool=${POOL}`), { stdout: fd, timeV: true }).finally(() => closeSync(fd));
+        });
+        const done = await Promise.all(runners);
+        for (const r of done) h.check(r, `runner of ${k}`);
+        const sql = await pgAdmin(pg.url(db));
+        let rate, total, first;
+        try {
+          [{ first, total }] = await sql`SELECT min(sent_at)::float8 AS first, count(*)::int AS total FROM aremko_mail.recipients WHERE status = 'sent'`;
+          // A window inside the run: after every runner has started and before the deadline.
+          const from = first + 2000;
+          const to = t0 + (S - 1) * 1000;
+          const [{ n }] = await sql`SELECT count(*)::int AS n FROM aremko_mail.recipients WHERE status = 'sent' AND sent_at >= ${from} AND sent_at < ${to}`;
+          rate = (n / (to - from)) * 1000;
+          const [{ dup }] = await sql`SELECT count(*)::int AS dup FROM (SELECT 1 FROM aremko_mail.events WHERE type = 'sent' GROUP BY recipient_id HAVING count(*) > 1) d`;
+          if (dup !== 0) throw new Error(`scaleout: ${dup} recipients sent twice`);
+        } finally {
+          await sql.end({ timeout: 5 });
+        }
+        const cpu = done.reduce((a, r) => a + r.userS + r.sysS, 0);
+        results[k].push({ rate, total, cpuPerMsgMs: (cpu / total) * 1000, load });
+        h.log(`  ${k} runner(s): ${fmt(rate)} msg/s (${total} sent in all), runners' CPU ${fmt((cpu / total) * 1000, 2)} ms/msg; load ${load}`);
+        await pg.drop(db);
+      }
+    }
+    await pg.drop(template);
+    const rate = (k) => median(results[k].map((r) => r.rate));
+    h.R.sections.scaleout = {
+      seconds: S,
+      N: P.scaleoutN,
+      results,
+      rates: { 1: rate(1), 2: rate(2), 4: rate(4) },
+      speedup2: rate(2) / rate(1),
+      speedup4: rate(4) / rate(1),
+    };
+  } finally {
+    await relay.stop();
+  }
+}
+
+export function summary(sec) {
+  return [
+    {
+      goal: 'I9',
+      what: `scale-out on PostgreSQL: 4 runners ÷ 1 on one campaign (relay 20 ms, pool ${POOL} each)`,
+      target: `≥ ${TARGET}`,
+      measured: `${fmt(sec.speedup4, 2)} (${fmt(sec.rates[4])} vs ${fmt(sec.rates[1])} msg/s; 2 runners ${fmt(sec.speedup2, 2)})`,
+      met: sec.speedup4 >= TARGET,
+      load: Object.values(sec.results).flat().map((r) => r.load.split(' ')[0]).join('/'),
+    },
+  ];
+}
+
+export function body(sec) {
+  const L = [];
+  L.push(`The relay is \`bench/sink.mjs\` with SINK_DELAY_MS=${RELAY_DELAY_MS}: it answers each message ${RELAY_DELAY_MS} ms after its data ends, as a relay that queues to disk first. On a fresh copy of a ${sec.N.toLocaleString('en')}-recipient campaign (one open batch, interval 0) on the durable server, k processes \`aremko-mail run --campaign 1 --max-runtime ${sec.seconds}s --transport smtp://…?pool=${POOL}\` start together. Rate: recipients recorded \`sent\` between 2 s after the first send and 1 s before the deadline, from \`recipients.sent_at\`. Every run is checked for a recipient sent twice (none may be).`, '');
+  L.push('| runners | round | msg/s | sent in all | runners\' CPU per message ms | load |', '|---:|---:|---:|---:|---:|---|');
+  for (const [k, rs] of Object.entries(sec.results)) rs.forEach((r, i) => L.push(`| ${k} | ${i + 1} | ${fmt(r.rate)} | ${r.total} | ${fmt(r.cpuPerMsgMs, 2)} | ${r.load} |`));
+  L.push('', `Medians: 1 runner ${fmt(sec.rates[1])} msg/s, 2 runners ${fmt(sec.rates[2])} (${fmt(sec.speedup2, 2)}×), 4 runners ${fmt(sec.rates[4])} (**${fmt(sec.speedup4, 2)}×**).`, '');
+  return L;
+}

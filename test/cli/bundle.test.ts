@@ -1,0 +1,127 @@
+/**
+ * The shipped bundle (scripts/bundle.mjs → dist/bundle/, what package.json's `bin` names): it is
+ * executable, debuggable (source maps lead back to src/), prints the help yargs would print, and
+ * its start-up paths load only what they need.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, commandsFor } from '../../src/cli/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
+
+const ROOT = resolve(__dirname, '../..');
+const BUNDLE = dirname(CLI);
+const TRACE = join(ROOT, 'bench/trace-modules.mjs');
+
+let dir: string;
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`build first: npm run build (${CLI} is missing)`);
+  dir = mkdtempSync(join(tmpdir(), 'aremko-bundle-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The files a command line loads (bench/trace-modules.mjs), relative to the repository. */
+function modulesLoaded(args: string[]): string[] {
+  const out = join(dir, `modules-${Math.random().toString(36).slice(2)}.json`);
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, NODE_OPTIONS: `--import=${TRACE}`, BENCH_MODULES_OUT: out, AREMKO_MAIL_DB: join(dir, 'x.db') },
+    encoding: 'utf8',
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return (JSON.parse(readFileSync(out, 'utf8')) as string[])
+    .filter((f) => !f.startsWith('node:') && !f.startsWith('data:') && f !== TRACE)
+    .map((f) => relative(ROOT, f));
+}
+const packagesIn = (files: string[]) => [...new Set(files.filter((f) => f.includes('node_modules/')).map((f) => f.split('node_modules/').pop()!.split('/')[0]!))].sort();
+
+describe('the bundle', () => {
+  it('is the executable file package.json names as bin, with a #! line', () => {
+    accessSync(CLI, constants.X_OK);
+    expect(readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(relative(ROOT, CLI)).toBe('dist/bundle/aremko-mail.cjs');
+  });
+
+  it('maps every file it ships back to src/ through its source map', () => {
+    const files = readdirSync(BUNDLE).filter((f) => /\.(c|m)?js$/.test(f));
+    expect(files).toEqual(expect.arrayContaining(['aremko-mail.cjs', 'run.cjs', 'cli.mjs']));
+    // A function of ours in each of the three entry files, and where its source is.
+    const probes: [string, string, string][] = [
+      ['aremko-mail.cjs', 'function parseFast(', 'src/cli/fast-path.ts'],
+      ['run.cjs', 'async function runHandler(', 'src/cli/commands/run.ts'],
+      ['cli.mjs', 'async function main(', 'src/cli/cli.ts'],
+    ];
+    for (const [file, needle, source] of probes) {
+      const code = readFileSync(join(BUNDLE, file), 'utf8');
+      expect(code).toContain(`//# sourceMappingURL=${file}.map`);
+      const at = code.indexOf(needle);
+      expect(at, `${needle} in ${file}`).toBeGreaterThan(-1);
+      const line = code.slice(0, at).split('\n').length - 1;
+      const column = at - code.lastIndexOf('\n', at) - 1;
+      const map = new SourceMap(JSON.parse(readFileSync(join(BUNDLE, `${file}.map`), 'utf8')));
+      const entry = map.findEntry(line, column) as { originalSource?: string; originalLine?: number };
+      expect(resolve(BUNDLE, entry.originalSource ?? ''), file).toBe(join(ROOT, source));
+      const original = readFileSync(join(ROOT, source), 'utf8').split('\n')[entry.originalLine!]!;
+      expect(original, `${file} → ${source}:${entry.originalLine! + 1}`).toContain(needle.replace(/\($/, ''));
+    }
+  });
+
+  it('prints the same --help as yargs renders it (in English, 100 columns)', async () => {
+    const saved = { LC_ALL: process.env.LC_ALL, LANG: process.env.LANG };
+    process.env.LC_ALL = 'en_US.UTF-8';
+    let live = '';
+    try {
+      const cli = buildCli(['--help'], { width: 100 });
+      for (const c of await commandsFor(['--help'])) cli.command(c as CommandModule<any, any>);
+      await cli.parseAsync(['--help'], {}, (_err, _argv, output) => (live = output));
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    expect(live).toContain('aremko-mail status [id]');
+    const r = await runCli(['--help'], { env: { LC_ALL: undefined, LC_MESSAGES: undefined, LANG: 'en_US.UTF-8', LANGUAGE: undefined } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(live + '\n');
+    const bare = await runCli(['-h'], { env: { LC_ALL: undefined, LC_MESSAGES: undefined, LANG: undefined, LANGUAGE: undefined } });
+    expect(bare.stdout).toBe(live + '\n');
+  });
+
+  it('lets yargs render the help in the operator\'s language', async () => {
+    const r = await runCli(['--help'], { env: { LC_ALL: undefined, LC_MESSAGES: undefined, LANG: 'es_CL.UTF-8' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Comandos:');
+    expect(r.stdout).toContain('aremko-mail status [id]');
+    const usage = await runCli(['status', '--bogus'], { env: { LC_ALL: undefined, LC_MESSAGES: undefined, LANG: 'es_CL.UTF-8' } });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('Argumento desconocido: bogus');
+  });
+
+  it('prints its own version (the package.json above the bundle)', async () => {
+    const r = await runCli(['--version']);
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('starts `status --json`, `--help` and an idle `run` without yargs or any sending code', () => {
+    const status = modulesLoaded(['status', '--json']);
+    expect(status.filter((f) => f.startsWith('dist/'))).toEqual(['dist/bundle/aremko-mail.cjs']);
+    expect(packagesIn(status)).toEqual(['better-sqlite3', 'bindings', 'file-uri-to-path']);
+
+    const help = modulesLoaded(['--help']);
+    expect(help).toEqual(['dist/bundle/aremko-mail.cjs']);
+
+    const idle = modulesLoaded(['run', '--auto', '--transport', `outbox:${join(dir, 'out')}`]);
+    expect(idle.filter((f) => f.startsWith('dist/'))).toEqual(['dist/bundle/aremko-mail.cjs', 'dist/bundle/run.cjs']);
+    expect(packagesIn(idle)).toEqual(['better-sqlite3', 'bindings', 'file-uri-to-path']);
+  });
+
+  it('loads yargs for any other command line, and the TUI code only for the TUI', () => {
+    const logs = modulesLoaded(['campaign', 'list']);
+    expect(logs).toContain('dist/bundle/cli.mjs');
+    expect(packagesIn(logs)).not.toContain('ink');
+    expect(packagesIn(logs)).not.toContain('react');
+    expect(packagesIn(logs)).not.toContain('nodemailer');
+  });
+});
