@@ -13,15 +13,7 @@ import { openSqliteStore } from '../../src/core/store/sqlite.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
 import { addRecipients, settings } from '../helpers/store.js';
-
-const canMount = (() => {
-  if (process.getuid?.() !== 0) return false;
-  const probe = tempDir('aremko-mount-probe-');
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe.dir]).status === 0;
-  if (ok) spawnSync('umount', [probe.dir]);
-  probe.cleanup();
-  return ok;
-})();
+import { canMount } from '../helpers/mount.js';
 
 let t: ReturnType<typeof tempDir>;
 let smtp: TestSmtp | null = null;

@@ -10,6 +10,7 @@ import { openSqliteStore } from '../../src/core/store/sqlite.js';
 import { UserError } from '../../src/core/types.js';
 import { tempDir } from '../helpers/cli.js';
 import { addRecipients, settings } from '../helpers/store.js';
+import { canMount } from '../helpers/mount.js';
 
 const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -151,15 +152,6 @@ describe('opening a database file', () => {
  * root; where it cannot be done these fail under CI (the rule for missing infrastructure) and are
  * skipped elsewhere.
  */
-const canMount = (() => {
-  if (process.getuid?.() !== 0) return false;
-  const probe = tempDir('aremko-mount-probe-');
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe.dir]).status === 0;
-  if (ok) spawnSync('umount', [probe.dir]);
-  probe.cleanup();
-  return ok;
-})();
-
 describe.skipIf(!canMount && process.env.CI !== 'true')('storage faults', () => {
   let t: ReturnType<typeof tempDir>;
   const mounts: string[] = [];

@@ -16,19 +16,11 @@ import type { FakeApi } from '../helpers/providers/fake-api.js';
 import { startFakePostmark } from '../helpers/providers/postmark.js';
 import { startFakeResend } from '../helpers/providers/resend.js';
 import { addRecipients, settings } from '../helpers/store.js';
+import { prng } from '../helpers/prng.js';
 
 const RECIPIENTS = 600;
 const KILLS = 12;
 const POOL = 3;
-
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs the CLI; after `killAfter` requests have reached the provider, SIGKILLs it. */
 function run(db: string, transport: string, api: FakeApi, killAfter: number | null): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -14,21 +14,11 @@ import { backends, createTestDatabase, rawRows, type TestDatabase } from '../hel
 import { CLI } from '../helpers/cli.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
 import { addRecipients, settings } from '../helpers/store.js';
+import { prng } from '../helpers/prng.js';
 
 const RECIPIENTS = 2000;
 const KILLS = 20;
 const POOL = 3;
-
-/** Small seeded PRNG (mulberry32): the same "random" moments on every run of the test. */
-function prng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RunOutcome {
   code: number | null;

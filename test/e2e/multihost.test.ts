@@ -18,21 +18,13 @@ import { canMakeNetwork, createNetwork, type TestNetwork } from '../helpers/netn
 import { startPgServer, type PgServer } from '../helpers/postgres-server.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
 import { addRecipients, settings } from '../helpers/store.js';
+import { prng } from '../helpers/prng.js';
 
 const RECIPIENTS = 2000;
 const POOL = 3;
 const KILLS = 4;
 /** Shorter than in production (60), to keep the test short; longer than the 5 s a stalled transaction can hold the campaign. */
 const LEASE_SECONDS = 8;
-
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Runner {
   host: string;
