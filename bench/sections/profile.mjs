@@ -20,7 +20,7 @@ export async function run(h, { sink }) {
   const prof = async (name, fn) => {
     const dir = h.path(`prof-${name}`);
     await fn(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-    // The main thread's profile (thread 0); the engine's store worker writes its own.
+    // The main thread's profile (thread 0): the engine runs on it, store included.
     const files = readdirSync(dir).sort();
     out[name] = summarise(join(dir, files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0]), 15);
   };
