@@ -4,8 +4,8 @@
  * - Polls the store cheaply (one `summaries()` read plus the new events of the watched campaign
  *   via `afterId`) every `pollMs`, so changes made by other processes (a cron run, `pause` from
  *   another shell, an import) show up within a second.
- * - Runs an in-process Engine per campaign the operator sends from this window; its events ask
- *   for an early refresh.
+ * - Sends from this window through LocalRuns (local-runs.ts: the transport and an in-process
+ *   Engine per campaign); its engines' events ask for an early refresh.
  * - Publishes immutable snapshots to subscribers (React's useSyncExternalStore), at most one
  *   every `minEmitMs` (10 a second by default) however fast the engine goes, and only when
  *   something changed: watching a paused campaign costs one small query a second and no render.
@@ -17,86 +17,23 @@
  *   `watchHistory`, `watchPictures`), and the pictures at most every few seconds.
  */
 import { EventEmitter } from 'node:events';
-import { cancelCampaign, pauseCampaign, resumeCampaign, startCampaign } from '../core/campaigns.js';
-import { type CampaignOutcome, Engine, type EngineOptions } from '../core/engine.js';
+import { cancelCampaign, pauseCampaign } from '../core/campaigns.js';
+import type { EngineOptions } from '../core/engine.js';
 import { type Observer, runnerAlive } from '../core/status.js';
 import type { Store } from '../core/store.js';
-import { compileTemplates } from '../core/templates.js';
-import { createTransport, parseTransportUrl, redactUrl, type Transport } from '../core/transport/index.js';
+import { redactUrl, type Transport } from '../core/transport/index.js';
 import type { CampaignStatus, CampaignSummary, EventLevel, StoredEvent } from '../core/types.js';
 import { UserError } from '../core/types.js';
 import { RateMeter } from './eta.js';
+import { LocalRuns } from './local-runs.js';
 import { hostname } from 'node:os';
 import type { RecipientQuery, UiStoreExtras } from './store-extras.js';
 import type { Pictures, RecipientHistory, RecipientPage } from './view-feeds.js';
 import { ViewFeeds } from './view-feeds.js';
 
 export type { Pictures, RecipientHistory, RecipientPage };
-
-export interface LogLine {
-  /** Unique and stable: `e<id>` (every line is a stored event; the engine stores its decisions). */
-  key: string;
-  at: number;
-  level: EventLevel;
-  type: string;
-  data: Record<string, unknown>;
-  /** The stored English message: shown for event types the TUI does not know. */
-  message: string;
-}
-
-export type Notice = { level: EventLevel; at: number } & (
-  | { code: 'no_transport' }
-  | { code: 'bad_transport'; error: string }
-  | { code: 'sending_now' | 'already_running' | 'paused' | 'cancelled' | 'no_pending' | 'no_in_doubt' | 'no_failed'; id: number }
-  | { code: 'resolved'; id: number; mode: 'resend' | 'mark-sent'; count: number }
-  | { code: 'resolved_one'; id: number; mode: 'resend' | 'mark-sent'; email: string }
-  /** The recipient is not (or no longer) in doubt: nothing to resolve. */
-  | { code: 'not_in_doubt'; id: number; email: string }
-  /** The store this TUI was given cannot list recipients or their history yet. */
-  | { code: 'not_startable' | 'not_pausable' | 'not_cancellable'; id: number; status: CampaignStatus }
-  | { code: 'missing_fields'; id: number; fields: { name: string; count: number }[] }
-  | { code: 'run_ended'; id: number; outcome: CampaignOutcome; error: string | null }
-  | { code: 'error'; text: string }
-);
-type NoticeBody = Notice extends infer N ? (N extends Notice ? Omit<N, 'level' | 'at'> : never) : never;
-
-export interface RunInfo {
-  campaignId: number;
-  state: 'running' | 'stopping';
-  startedAt: number;
-}
-
-export interface CampaignStats {
-  perMinute: number | null;
-  msPerMessage: number | null;
-}
-
-export interface Snapshot {
-  loaded: boolean;
-  campaigns: CampaignSummary[];
-  /** Engines running in this process, by campaign id. */
-  runs: Record<number, RunInfo>;
-  /** "host:pid" of this process: a lease with this owner and a run here is "this window". */
-  ownerName: string;
-  watchedId: number | null;
-  /** The watched campaign's log, oldest first, at most `logLimit` lines. */
-  log: LogLine[];
-  /** Older lines exist in the database than the buffer holds. */
-  logTruncated: boolean;
-  stats: Record<number, CampaignStats>;
-  /**
-   * Each registered runner's liveness by its token, as core/status.ts's `runnerAlive` judged it at
-   * the last look: false once its lease expired or its process is gone from this host, null when
-   * it runs on another host with a valid lease. (Expiry after the look: compare `expiresAt`.)
-   */
-  alive: Record<string, boolean | null>;
-  notice: Notice | null;
-  transportLabel: string | null;
-  fatal: string | null;
-  recipients: RecipientPage | null;
-  history: RecipientHistory | null;
-  pictures: Pictures | null;
-}
+export type { CampaignStats, LogLine, Notice, NoticeBody, RunInfo, Snapshot } from './snapshot.js';
+import type { CampaignStats, LogLine, Notice, NoticeBody, Snapshot } from './snapshot.js';
 
 export interface ControllerOptions {
   store: Store;
@@ -122,10 +59,6 @@ export const DEFAULT_LOG_LIMIT = 1000;
 /** More new events than this in one poll: reload the newest instead of reading them all. */
 const TAIL_BATCH = 500;
 
-async function defaultMakeTransport(url: string): Promise<Transport> {
-  return createTransport(parseTransportUrl(url));
-}
-
 function toLine(e: StoredEvent): LogLine {
   return {
     key: `e${e.id}`,
@@ -143,7 +76,6 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private readonly minEmitMs: number;
   private readonly logLimit: number;
   private readonly now: () => number;
-  private readonly makeTransport: (url: string) => Promise<Transport>;
   private readonly views: UiStoreExtras;
   private readonly feeds: ViewFeeds;
   /** The newest state, published to screens at most every `minEmitMs`. */
@@ -156,12 +88,9 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   private published: Snapshot;
   private signature = '';
 
-  private transport: Transport | null = null;
-  private transportPromise: Promise<Transport> | null = null;
-  private readonly engines = new Map<number, { engine: Engine; done: Promise<void> }>();
+  /** Sending from this process. */
+  private readonly local: LocalRuns;
   private readonly meters = new Map<number, RateMeter>();
-  /** Campaigns whose `s` is being handled (a second `s` meanwhile must not start a second engine). */
-  private readonly starting = new Set<number>();
 
   private pollTimer: NodeJS.Timeout | null = null;
   private quickTimer: NodeJS.Timeout | null = null;
@@ -187,7 +116,6 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     this.minEmitMs = options.minEmitMs ?? DEFAULT_MIN_EMIT_MS;
     this.logLimit = options.logLimit ?? DEFAULT_LOG_LIMIT;
     this.now = options.now ?? Date.now;
-    this.makeTransport = options.makeTransport ?? defaultMakeTransport;
     this.views = options.views ?? options.store;
     this.snapshot = {
       loaded: false,
@@ -207,6 +135,18 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       pictures: null,
     };
     this.published = this.snapshot;
+    this.local = new LocalRuns({
+      store: this.store,
+      transportUrl: options.transportUrl,
+      makeTransport: options.makeTransport,
+      engineOptions: options.engineOptions,
+      now: this.now,
+      notify: (body, level) => this.notify(body, level),
+      fail: (err) => this.fail(err),
+      refresh: () => this.refresh(),
+      requestRefresh: () => this.requestRefresh(),
+      publishRuns: (runs) => this.update({ runs }),
+    });
     this.feeds = new ViewFeeds({
       views: this.views,
       store: this.store,
@@ -234,7 +174,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
   }
 
   get isSending(): boolean {
-    return this.engines.size > 0;
+    return this.local.isSending;
   }
 
   // ---- state publication ------------------------------------------------------------------
@@ -355,7 +295,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     const quiet =
       this.snapshot.loaded &&
       marker === this.lastChangeMarker &&
-      this.engines.size === 0 &&
+      !this.local.isSending &&
       !this.snapshot.campaigns.some((s) => s.campaign.status === 'sending');
     this.lastChangeMarker = marker;
     if (quiet && !this.forceRead) {
@@ -452,85 +392,9 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     return this.store.summaries([id]).then((s) => s[0]);
   }
 
-  private async ensureTransport(): Promise<Transport | null> {
-    const url = this.options.transportUrl;
-    if (!url) {
-      this.notify({ code: 'no_transport' }, 'error');
-      return null;
-    }
-    if (this.transport) return this.transport;
-    this.transportPromise ??= this.makeTransport(url);
-    try {
-      this.transport = await this.transportPromise;
-      return this.transport;
-    } catch (err) {
-      this.transportPromise = null;
-      this.notify({ code: 'bad_transport', error: redactUrl((err as Error).message) }, 'error');
-      return null;
-    }
-  }
-
   /** `s`: start a draft or resume a paused campaign, and send it from this process. */
-  async send(id: number): Promise<void> {
-    if (this.engines.has(id) || this.starting.has(id)) return this.notify({ code: 'already_running', id }, 'warn');
-    this.starting.add(id);
-    try {
-      const s = await this.summary(id);
-      if (!s) return;
-      const status = s.campaign.status;
-      if (status === 'completed' || status === 'cancelled') return this.notify({ code: 'not_startable', id, status }, 'warn');
-      if (status === 'draft') {
-        if (s.counts.pending === 0) return this.notify({ code: 'no_pending', id }, 'warn');
-        const fields = compileTemplates(s.campaign).fields.filter((f) => f !== 'email');
-        const missing = await this.store.missingFields(id, fields);
-        if (missing.size > 0)
-          return this.notify({ code: 'missing_fields', id, fields: [...missing].map(([name, count]) => ({ name, count })) }, 'error');
-      }
-      const transport = await this.ensureTransport();
-      if (!transport) return;
-      if (status === 'draft') await startCampaign(this.store, id, this.now());
-      else if (status === 'paused') await resumeCampaign(this.store, id, this.now());
-      this.runEngine(id, transport);
-      this.notify({ code: 'sending_now', id });
-    } catch (err) {
-      this.fail(err);
-    } finally {
-      this.starting.delete(id);
-      void this.refresh();
-    }
-  }
-
-  private runEngine(id: number, transport: Transport): void {
-    const engine = new Engine({ ...this.options.engineOptions, store: this.store, transport });
-    // What the engine did shows through the store (what it waits for included): read it soon.
-    engine.on('event', () => this.requestRefresh());
-    const startedAt = this.now();
-    this.update({ runs: { ...this.snapshot.runs, [id]: { campaignId: id, state: 'running', startedAt } } });
-    const done = engine
-      .run([id])
-      .then(async ([result]) => {
-        if (!result) return;
-        // The screen shows the campaign as the run left it before the notice says why it ended.
-        await this.refresh();
-        if (!(result.outcome === 'stopped' && this.disposedOrStopping)) {
-          const level: EventLevel = result.outcome === 'unavailable' ? 'error' : result.outcome === 'completed' ? 'info' : 'warn';
-          this.notify({ code: 'run_ended', id, outcome: result.outcome, error: result.error ? redactUrl(result.error) : null }, level);
-        }
-      })
-      .catch((err) => this.fail(err))
-      .finally(() => {
-        this.engines.delete(id);
-        const runs = { ...this.snapshot.runs };
-        delete runs[id];
-        this.update({ runs });
-        void this.refresh();
-      });
-    this.engines.set(id, { engine, done });
-  }
-
-  private stoppingAll = false;
-  private get disposedOrStopping(): boolean {
-    return this.stoppingAll || this.disposed;
+  send(id: number): Promise<void> {
+    return this.local.send(id);
   }
 
   /** `p` */
@@ -611,19 +475,9 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     this.notify({ code: 'error', text: redactUrl(text) }, 'error');
   }
 
-  /**
-   * Stops every engine of this process the way SIGTERM does: no new claims, messages in flight
-   * finish (bounded by the engine's drain timeout) and are recorded, leases released.
-   */
-  async stopAll(): Promise<void> {
-    this.stoppingAll = true;
-    const runs = { ...this.snapshot.runs };
-    for (const [id, { engine }] of this.engines) {
-      engine.stop();
-      if (runs[id]) runs[id] = { ...runs[id]!, state: 'stopping' };
-    }
-    this.update({ runs });
-    await Promise.allSettled([...this.engines.values()].map((e) => e.done));
+  /** Stops every engine of this process the way SIGTERM does (LocalRuns.stopAll). */
+  stopAll(): Promise<void> {
+    return this.local.stopAll();
   }
 
   /** Stops engines, closes the transport, ends polling. The store stays open (its owner closes it). */
@@ -634,9 +488,7 @@ export class TuiController extends EventEmitter<{ change: [] }> {
     for (const timer of [this.pollTimer, this.quickTimer, this.emitTimer]) if (timer) clearTimeout(timer);
     this.pollTimer = this.quickTimer = this.emitTimer = null;
     await this.refreshing?.catch(() => undefined);
-    const transport = this.transport ?? (this.transportPromise ? await this.transportPromise.catch(() => null) : null);
-    this.transport = null;
-    if (transport) await transport.close().catch(() => undefined);
+    await this.local.close();
     this.removeAllListeners();
   }
 }
