@@ -146,6 +146,35 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER runners_changed AFTER INSERT OR UPDATE OR DELETE ON runners FOR EACH STATEMENT EXECUTE FUNCTION notify_change();
   CREATE TRIGGER suppressions_changed AFTER INSERT OR UPDATE OR DELETE ON suppressions FOR EACH STATEMENT EXECUTE FUNCTION notify_change();
   `,
+  // 2: status counts on insert and delete kept per statement, from its transition table, not per
+  // row. A row trigger updates the same campaign_counts row once per recipient, and within one
+  // transaction each update leaves a version of that row that the next one must step over: an
+  // import of n rows cost O(n²) (measured: 10k rows 2.4 s, 20k 5.6 s, 40k 19.8 s). Updates keep
+  // their row trigger: a claim or an answer changes a few rows per statement, and a trigger with
+  // a column list (UPDATE OF status) cannot have a transition table.
+  `
+  DROP TRIGGER recipients_count_insert ON recipients;
+  DROP TRIGGER recipients_count_delete ON recipients;
+  CREATE FUNCTION recipients_count_inserted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  BEGIN
+    INSERT INTO campaign_counts (campaign_id, status, n)
+      SELECT campaign_id, status, count(*) FROM inserted GROUP BY campaign_id, status
+      ON CONFLICT (campaign_id, status) DO UPDATE SET n = campaign_counts.n + EXCLUDED.n;
+    RETURN NULL;
+  END $$;
+  -- An update, never an insert: a campaign being deleted takes its counts with it (ON DELETE CASCADE).
+  CREATE FUNCTION recipients_count_deleted() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+  BEGIN
+    UPDATE campaign_counts c SET n = c.n - d.k
+      FROM (SELECT campaign_id, status, count(*) AS k FROM deleted GROUP BY campaign_id, status) d
+      WHERE c.campaign_id = d.campaign_id AND c.status = d.status;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER recipients_count_insert AFTER INSERT ON recipients
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION recipients_count_inserted();
+  CREATE TRIGGER recipients_count_delete AFTER DELETE ON recipients
+    REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION recipients_count_deleted();
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
