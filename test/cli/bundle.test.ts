@@ -4,7 +4,7 @@
  * its start-up paths load only what they need.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -25,10 +25,10 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The files a command line loads (bench/trace-modules.mjs), relative to the repository. */
-function modulesLoaded(args: string[]): string[] {
+function modulesLoaded(args: string[], db = join(dir, 'x.db')): string[] {
   const out = join(dir, `modules-${Math.random().toString(36).slice(2)}.json`);
   const r = spawnSync(process.execPath, [CLI, ...args], {
-    env: { ...process.env, NODE_OPTIONS: `--import=${TRACE}`, BENCH_MODULES_OUT: out, AREMKO_MAIL_DB: join(dir, 'x.db') },
+    env: { ...process.env, NODE_OPTIONS: `--import=${TRACE}`, BENCH_MODULES_OUT: out, AREMKO_MAIL_DB: db },
     encoding: 'utf8',
   });
   expect(r.status, r.stderr).toBe(0);
@@ -115,6 +115,29 @@ describe('the bundle', () => {
     const idle = modulesLoaded(['run', '--auto', '--transport', `outbox:${join(dir, 'out')}`]);
     expect(idle.filter((f) => f.startsWith('dist/'))).toEqual(['dist/bundle/aremko-mail.cjs', 'dist/bundle/run.cjs']);
     expect(packagesIn(idle)).toEqual(['better-sqlite3', 'bindings', 'file-uri-to-path']);
+  });
+
+  it('ends the cron line with nothing due before its deadline without loading the engine, saying what it waits for', async () => {
+    const env = { AREMKO_MAIL_DB: join(dir, 'cron.db'), AREMKO_MAIL_TRANSPORT: `outbox:${join(dir, 'cron-out')}` };
+    writeFileSync(join(dir, 'm.html'), '<p>Hola {{nombre}}</p>');
+    writeFileSync(join(dir, 'r.csv'), 'email,nombre\na@example.com,A\nb@example.com,B\n');
+    const steps = [
+      ['campaign', 'create', '--name', 'c', '--from', 'A <a@aremko.cl>', '--subject', 'Hola', '--html', join(dir, 'm.html'), '--batch-size', '1', '--interval', '1h'],
+      ['import', '1', join(dir, 'r.csv')],
+      ['start', '1'],
+      ['--headless', '--auto', '--max-runtime', '4m'], // sends the first batch; the next is due in an hour
+    ];
+    for (const args of steps) expect((await runCli(args, { env })).code, args.join(' ')).toBe(0);
+
+    const cron = await runCli(['--headless', '--auto', '--max-runtime', '4m'], { env });
+    expect(cron.code).toBe(0);
+    expect(cron.stdout).toMatch(/#1 waiting .*\(interval\)/);
+    expect(cron.stdout).toMatch(/campaign 1: nothing more due before --max-runtime; the next run carries on — this run: 0 sent/);
+    const loaded = modulesLoaded(['--headless', '--auto', '--max-runtime', '4m', '--transport', env.AREMKO_MAIL_TRANSPORT], env.AREMKO_MAIL_DB);
+    expect(packagesIn(loaded)).toEqual(['better-sqlite3', 'bindings', 'file-uri-to-path']);
+    // --ignore-schedule makes the batch due now: the engine runs and sends it.
+    const longer = await runCli(['--headless', '--auto', '--max-runtime', '4m', '--ignore-schedule'], { env });
+    expect(longer.stdout).toMatch(/campaign 1: completed/);
   });
 
   it('loads yargs for any other command line, and the TUI code only for the TUI', () => {

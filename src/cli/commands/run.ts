@@ -2,6 +2,8 @@ import type { CommandModule } from 'yargs';
 import { resolveTransportUrl } from '../../core/config.js';
 import { LIMITS, parseDurationFlag } from '../../core/duration.js';
 import type { CampaignRunResult } from '../../core/engine.js';
+import type { EngineEvent } from '../../core/events.js';
+import type { Store } from '../../core/store.js';
 import { jsonLine, textLine } from '../../core/event-log.js';
 import { ConfigError, UserError } from '../../core/types.js';
 import { type GlobalArgs, parseId, withStore } from '../context.js';
@@ -88,6 +90,36 @@ class LineBatcher {
   }
 }
 
+/** The last lines of a run: one per campaign, what became of it in this run. */
+function printResults(a: RunArgs, results: CampaignRunResult[]): void {
+  for (const r of results) {
+    const line = summaryLine(r);
+    process.stdout.write(
+      a['log-format'] === 'json'
+        ? JSON.stringify({ at: new Date().toISOString(), type: 'run_finished', campaignId: r.campaignId, outcome: r.outcome, status: r.status, sent: r.sent, failed: r.failed, retried: r.retried, in_doubt: r.inDoubt, error: r.error, message: line }) + '\n'
+        : line + '\n',
+    );
+  }
+}
+
+/**
+ * The `waiting` events of campaigns that all wait past `now + maxRuntimeMs`, as the engine would
+ * emit them, or null when any campaign may have work before then: one that is missing or not
+ * sending (the engine says why), has recipients in flight (a runner's, or a dead one's to take
+ * over), or waits for nothing (the store's `waiting`, the same rules the engine's claim follows).
+ */
+async function waitsPastDeadline(store: Store, ids: number[], now: number, maxRuntimeMs: number): Promise<EngineEvent[] | null> {
+  const deadline = now + maxRuntimeMs;
+  const found = await store.summaries(ids, now);
+  if (found.length !== ids.length) return null;
+  const waits: EngineEvent[] = [];
+  for (const s of found) {
+    if (s.campaign.status !== 'sending' || s.counts.sending > 0 || !s.waiting || s.waiting.until <= deadline) return null;
+    waits.push({ type: 'waiting', at: now, campaignId: s.campaign.id, until: s.waiting.until, reason: s.waiting.reason });
+  }
+  return waits;
+}
+
 export async function runHandler(a: RunArgs): Promise<void> {
   await withStore(a, async (store) => {
     if (a.campaign === undefined && !a.auto) throw new ConfigError('run needs --campaign <id> or --auto');
@@ -108,6 +140,21 @@ export async function runHandler(a: RunArgs): Promise<void> {
       const line = 'no campaign is sending; nothing to do';
       process.stdout.write(a['log-format'] === 'json' ? JSON.stringify({ at: new Date().toISOString(), type: 'idle', message: line }) + '\n' : line + '\n');
       return 0;
+    }
+
+    // The cron line between batches: nothing due before the deadline, nothing in flight anywhere.
+    // It ends here with what the engine would have said, without loading it (start-up is most of
+    // what such a run costs) and without registering a runner that would do nothing.
+    if (maxRuntimeMs !== null && !a['ignore-schedule']) {
+      const waits = await waitsPastDeadline(store, ids, Date.now(), maxRuntimeMs);
+      if (waits) {
+        for (const w of waits) {
+          process.stdout.write(print(w) + '\n');
+          process.stdout.write(print({ type: 'run_ended', at: w.at, campaignId: w.campaignId, outcome: 'deadline', sent: 0, failed: 0, retried: 0, inDoubt: 0 }) + '\n');
+        }
+        printResults(a, ids.map((campaignId) => ({ campaignId, outcome: 'deadline', status: 'sending', sent: 0, failed: 0, retried: 0, inDoubt: 0, error: null })));
+        return 0;
+      }
     }
 
     // The engine pulls in nodemailer and the template engines: loaded only when there is work.
@@ -141,14 +188,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
       const results = await engine.run(ids);
       out?.flush();
       standing?.stop();
-      for (const r of results) {
-        const line = summaryLine(r);
-        process.stdout.write(
-          a['log-format'] === 'json'
-            ? JSON.stringify({ at: new Date().toISOString(), type: 'run_finished', campaignId: r.campaignId, outcome: r.outcome, status: r.status, sent: r.sent, failed: r.failed, retried: r.retried, in_doubt: r.inDoubt, error: r.error, message: line }) + '\n'
-            : line + '\n',
-        );
-      }
+      printResults(a, results);
       const code = exitCodeFor(results);
       if (code === 1) throw new UserError(summaryLine(results.find(failedRun)!));
       return code;
