@@ -357,7 +357,8 @@ export class CampaignLoop {
     let outcome!: SendOutcome;
     let message: OutgoingMessage | null = null;
     try {
-      message = await this.builder.build(recipient);
+      // MIME only for a transport that sends it (a JSON API takes the parts).
+      message = await this.builder.build(recipient, recipient.email, { mime: x.transport.takes !== 'parts' });
     } catch (err) {
       // A template that cannot render is the campaign's problem, not this recipient's: nothing
       // was sent, the attempt does not count, and the campaign is held for the operator.

@@ -6,10 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/core/engine.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import type { Store } from '../../src/core/store.js';
-import { createTransport, parseTransportUrl, type Transport } from '../../src/core/transport/index.js';
+import { createTransport, parseTransportUrl, type OutgoingEnvelope, type Transport } from '../../src/core/transport/index.js';
 import type { CampaignSettings } from '../../src/core/types.js';
 import { backends, createTestDatabase, rawRows, type TestDatabase } from '../helpers/backends.js';
 import { VirtualClock } from '../helpers/clock.js';
+import { startFakeResend } from '../helpers/providers/resend.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
@@ -402,6 +403,40 @@ describe('stopping', () => {
     // nothing claimed after stop(): at most the pool was still in flight
     expect(c.sent).toBeLessThanOrEqual(receivedAtStop + 3);
     expect(await store.listRunners(id)).toEqual([]);
+  });
+});
+describe('what the engine composes for each transport', () => {
+  it('a JSON API (Resend) gets the rendered parts and no MIME, composed for nothing; SMTP gets the MIME', async () => {
+    const api = await startFakeResend({ apiKey: 're_engine' });
+    try {
+      const resend = createTransport(parseTransportUrl(`resend://re_engine?endpoint=${api.endpoint}&pool=2`));
+      transports.push(resend);
+      expect(resend.takes).toBe('parts');
+      // The real transport, watched: what the engine hands it.
+      const handed: OutgoingEnvelope[] = [];
+      const watched: Transport = Object.assign(Object.create(resend) as Transport, {
+        send: (m: OutgoingEnvelope) => (handed.push(m), resend.send(m)),
+      });
+      const id = await sendingCampaign(3);
+      const [r] = await new Engine({ store, transport: watched, clock, pollMs: 60_000 }).run([id]);
+      expect(r).toMatchObject({ outcome: 'completed', sent: 3 });
+      expect(api.deliveries).toHaveLength(3);
+      expect(handed).toHaveLength(3);
+      for (const m of handed) {
+        expect(m.raw).toBeNull();
+        expect(m.parts).toMatchObject({ to: m.to, subject: expect.any(String), html: expect.stringContaining('<') });
+      }
+
+      smtp = await startTestSmtp();
+      const viaSmtp = transport(1);
+      expect(viaSmtp.takes).toBe('mime');
+      const other = await sendingCampaign(1, { name: 'by smtp' });
+      const [s] = await new Engine({ store, transport: viaSmtp, clock, pollMs: 60_000 }).run([other]);
+      expect(s).toMatchObject({ outcome: 'completed', sent: 1 });
+      expect(smtp.received[0]!.raw.toString()).toMatch(/Content-Type: multipart\/alternative/);
+    } finally {
+      await api.close();
+    }
   });
 });
 });

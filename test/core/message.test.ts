@@ -62,6 +62,16 @@ describe('MessageBuilder', () => {
     expect(parsed.replyTo?.value[0]!.address).toBe('reservas@aremko.cl');
   });
 
+  it('with mime: false composes no MIME (for a transport that takes the parts); the parts are the same', async () => {
+    const c = campaign();
+    const full = await new MessageBuilder(c).build(jose);
+    const partsOnly = await new MessageBuilder(c).build(jose, jose.email, { mime: false });
+    expect(full.raw).toBeInstanceOf(Buffer);
+    expect(partsOnly.raw).toBeNull();
+    expect(partsOnly.parts).toEqual(full.parts);
+    expect(partsOnly.messageId).toBe(full.messageId);
+  });
+
   it('encodes an accented subject per RFC 2047 and it decodes back intact', async () => {
     const { raw, parsed } = await buildAndParse(campaign());
     const subjectLines = /^Subject: .*$/m.exec(headerBlock(raw))![0];

@@ -39,9 +39,9 @@ export const sendTestCommand: CommandModule<GlobalArgs, SendTestArgs> = {
         throw new UserError(email ? `${email} is not a recipient of campaign ${campaign.id}` : `campaign ${campaign.id} has no recipients to render with (import some first)`);
       // Message-ID (and idempotency key) of its own: a test must never share the real recipient's.
       const testId = -Date.now();
-      const message = await new MessageBuilder(campaign, { dkim }).build({ ...recipient, id: testId }, to);
       const transport = createTransport(config);
       try {
+        const message = await new MessageBuilder(campaign, { dkim }).build({ ...recipient, id: testId }, to, { mime: transport.takes !== 'parts' });
         const outcome = await transport.send({
           from: message.envelopeFrom,
           to,

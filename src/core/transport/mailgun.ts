@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { type Answer, field, rateLimitUntil, shortBody } from './http/answer.js';
 import { type Addresses, ApiTransport, type Interpretation } from './http/api-transport.js';
 import type { HttpRequest } from './http/request.js';
-import type { OutgoingEnvelope, SendOutcome } from './types.js';
+import { NO_MIME, type OutgoingEnvelope, type SendOutcome } from './types.js';
 
 function formData(boundary: string, to: string, raw: Buffer): Buffer {
   return Buffer.concat([
@@ -28,10 +28,13 @@ function formData(boundary: string, to: string, raw: Buffer): Buffer {
 export class MailgunTransport extends ApiTransport {
   protected readonly provider = 'Mailgun';
   protected override readonly acceptsUtf8LocalPart = true;
+  override readonly takes = 'mime';
 
   protected build(message: OutgoingEnvelope, addresses: Addresses): HttpRequest | SendOutcome {
+    const raw = message.raw;
+    if (!raw) return NO_MIME;
     let boundary = `aremko-${randomBytes(16).toString('hex')}`;
-    while (message.raw.includes(boundary)) boundary = `aremko-${randomBytes(16).toString('hex')}`;
+    while (raw.includes(boundary)) boundary = `aremko-${randomBytes(16).toString('hex')}`;
     return {
       url: `${this.api.endpoint}/v3/${encodeURIComponent(this.api.domain!)}/messages.mime`,
       method: 'POST',
@@ -41,7 +44,7 @@ export class MailgunTransport extends ApiTransport {
         accept: 'application/json',
         'user-agent': 'aremko-mail',
       },
-      body: formData(boundary, addresses.to, message.raw),
+      body: formData(boundary, addresses.to, raw),
     };
   }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OutgoingEnvelope, SendOutcome, Transport, TransportConfig } from './types.js';
+import { NO_MIME, type OutgoingEnvelope, type SendOutcome, type Transport, type TransportConfig } from './types.js';
 
 /** A file-name-safe form of a Message-ID. */
 function fileStem(messageId: string): string {
@@ -23,6 +23,7 @@ function fileStem(messageId: string): string {
 export class OutboxTransport implements Transport {
   readonly pool: number;
   readonly idempotencyWindowMs = null;
+  readonly takes = 'mime';
   private readonly dir: string;
   private ready: Promise<void> | null = null;
   private counter = 0;
@@ -54,6 +55,8 @@ export class OutboxTransport implements Transport {
   }
 
   async send(message: OutgoingEnvelope): Promise<SendOutcome> {
+    const raw = message.raw;
+    if (!raw) return NO_MIME;
     const unique = `${Date.now().toString(36)}-${process.pid.toString(36)}-${(this.counter++).toString(36)}-${randomBytes(4).toString('hex')}`;
     const name = `${fileStem(message.messageId)}.${unique}.eml`;
     const final = join(this.dir, name);
@@ -63,7 +66,7 @@ export class OutboxTransport implements Transport {
       await this.ensureDir();
       const fh = await open(temp, 'wx', 0o600);
       try {
-        await fh.writeFile(message.raw);
+        await fh.writeFile(raw);
         await fh.datasync();
       } finally {
         await fh.close();

@@ -17,7 +17,7 @@ import { type Answer, field, rateLimitUntil, shortBody } from './http/answer.js'
 import { type Addresses, ApiTransport, type Interpretation } from './http/api-transport.js';
 import type { HttpRequest } from './http/request.js';
 import { signV4 } from './sigv4.js';
-import type { OutgoingEnvelope, SendOutcome } from './types.js';
+import { NO_MIME, type OutgoingEnvelope, type SendOutcome } from './types.js';
 
 const ACCOUNT_ERRORS = new Set([
   'AccountSuspendedException',
@@ -48,7 +48,10 @@ function errorType(answer: Answer): string {
 export class SesTransport extends ApiTransport {
   protected readonly provider = 'Amazon SES';
 
+  override readonly takes = 'mime';
+
   protected build(message: OutgoingEnvelope, addresses: Addresses): HttpRequest | SendOutcome {
+    if (!message.raw) return NO_MIME;
     const url = `${this.api.endpoint}/v2/email/outbound-emails`;
     const body = Buffer.from(
       JSON.stringify({

@@ -70,8 +70,11 @@ export interface OutgoingEnvelope {
   from: string;
   /** The recipient's address */
   to: string;
-  /** RFC 5322 bytes (DKIM-signed when configured): what SMTP, the outbox and raw-MIME APIs send */
-  raw: Buffer;
+  /**
+   * RFC 5322 bytes (DKIM-signed when configured): what SMTP, the outbox and raw-MIME APIs send.
+   * null for a transport that `takes` parts: composing MIME is most of the CPU a message costs.
+   */
+  raw: Buffer | null;
   /** Our Message-ID, `<…>` */
   messageId: string;
   /**
@@ -125,6 +128,11 @@ export interface Transport {
    * transport has no idempotency. The engine stores `first claim + this` as `idempotentUntil`.
    */
   readonly idempotencyWindowMs: number | null;
+  /**
+   * What it sends: the composed MIME message (`raw`: SMTP, the outbox, Mailgun, SES) or the
+   * rendered parts (`parts`: Resend, Postmark, SendGrid). The engine builds only that.
+   */
+  readonly takes: 'mime' | 'parts';
   /** Never throws for delivery problems: it classifies. */
   send(message: OutgoingEnvelope): Promise<SendOutcome>;
   /**
@@ -139,6 +147,9 @@ export interface Transport {
    */
   close(): Promise<void>;
 }
+
+/** What a transport that `takes` MIME answers when it is given none (a caller's bug, not the recipient's). */
+export const NO_MIME: SendOutcome = { kind: 'unavailable', error: 'no MIME message was composed for a transport that sends one (a bug in the caller)' };
 
 export interface TransportOptions {
   /** connect (+ greeting, DNS for SMTP), each; default 30 s */

@@ -41,6 +41,8 @@ export interface Addresses {
 export abstract class ApiTransport implements Transport {
   readonly pool: number;
   readonly idempotencyWindowMs: number | null = null;
+  /** JSON APIs take the parts; the raw-MIME ones (Mailgun, SES) say so. */
+  readonly takes: 'mime' | 'parts' = 'parts';
   protected readonly api: ApiConfig;
   protected readonly scrub: (s: string) => string;
   protected readonly now: () => number;

@@ -28,7 +28,7 @@ import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { envelopeAddress } from '../address.js';
 import { makeScrubber } from '../secrets.js';
-import type { OutgoingEnvelope, SendOutcome, Transport, TransportConfig, TransportOptions } from '../types.js';
+import { NO_MIME, type OutgoingEnvelope, type SendOutcome, type Transport, type TransportConfig, type TransportOptions } from '../types.js';
 import {
   type Conn,
   DEFAULT_IDLE_RECONNECT_MS,
@@ -51,6 +51,7 @@ export class SmtpTransport implements Transport {
   readonly pool: number;
   /** SMTP has no idempotency key: a lost reply after the data is `in_doubt`. */
   readonly idempotencyWindowMs = null;
+  readonly takes = 'mime';
   private readonly slots: Slot[];
   private readonly waiters: Array<(slot: Slot | null) => void> = [];
   private readonly smtpOptions: SMTPConnection.Options;
@@ -233,6 +234,8 @@ export class SmtpTransport implements Transport {
 
   /** One SMTP transaction on a connected (and logged-in) connection. */
   private async transact(conn: Conn, message: OutgoingEnvelope): Promise<{ outcome: SendOutcome; stale: boolean }> {
+    const raw = message.raw;
+    if (!raw) return { outcome: NO_MIME, stale: false };
     const from = envelopeAddress(message.from);
     if (!from.ok) return { outcome: { kind: 'unavailable', error: `invalid sender: ${from.error}` }, stale: false };
     const to = envelopeAddress(message.to);
@@ -246,7 +249,7 @@ export class SmtpTransport implements Transport {
     let dataOut = false;
     const body = new Readable({
       read() {
-        this.push(message.raw);
+        this.push(raw);
         this.push(null);
       },
     });
@@ -254,7 +257,7 @@ export class SmtpTransport implements Transport {
       dataOut = true;
     });
     // nodemailer adds SMTPUTF8 to MAIL FROM itself when an address is not ASCII and the server offers it.
-    const envelope: SMTPConnection.Envelope = { from: from.address, to: [to.address], size: message.raw.length };
+    const envelope: SMTPConnection.Envelope = { from: from.address, to: [to.address], size: raw.length };
     const r = await runOp<SMTPConnection.SentMessageInfo>(conn.smtp, (cb) => conn.smtp.send(envelope, body, (err, info) => cb(err, info)));
     if (r.ok) {
       const response = this.scrub(r.value.response || '250');
