@@ -38,8 +38,21 @@ const COMMANDS: Record<string, Loader> = {
   db: async () => (await import('./commands/db.js')).dbCommand,
 };
 
+/** The global options that take a value (`--db <value>`): a value is never the command's name. */
+const GLOBAL_VALUE_OPTIONS = new Set(['--db', '--transport', '--transport-file', '--dkim-key', '--dkim-selector']);
+
+/**
+ * The command module(s) a command line needs: the command it names (its first word that is not
+ * the value of a global option: `--db run status` is `status` on a database file named "run"), or
+ * every command when it names none (help, typos).
+ */
 export async function commandsFor(argv: string[]): Promise<CommandModule<any, any>[]> {
-  const named = argv.find((token) => Object.hasOwn(COMMANDS, token));
+  let named: string | undefined;
+  for (let i = 0; i < argv.length && named === undefined; i++) {
+    const token = argv[i]!;
+    if (GLOBAL_VALUE_OPTIONS.has(token)) i++;
+    else if (Object.hasOwn(COMMANDS, token)) named = token;
+  }
   return Promise.all((named ? [named] : Object.keys(COMMANDS)).map((name) => COMMANDS[name]!()));
 }
 

@@ -79,6 +79,9 @@ const TAKEN = [
   ['run', '--campaign=3', '--ignore-schedule', '--transport', 'smtp://u:p@mail:587?pool=5'],
   ['run', '--auto', '--transport-file', '/run/secrets/transport', '--dkim-key', 'k.pem', '--dkim-selector', 's1'],
   ['--transport', 'outbox:out', 'run', '--auto', '--log-format=text'],
+  // A global option's value that is a command's name is still the value (found by the property below).
+  ['--db', 'run', 'status'],
+  ['--transport', 'status', 'run', '--auto'],
 ];
 
 // Lines it must leave to yargs: help and version, unknown or repeated options, other commands,

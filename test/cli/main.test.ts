@@ -20,6 +20,13 @@ describe('aremko-mail', () => {
     });
   });
 
+  it('a global option whose value is a command name keeps it as the value: `--db import campaign list` lists the campaigns of a file named "import"', async () => {
+    const r = await runCli(['--db', 'import', 'campaign', 'list'], { cwd: t.dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/no campaigns/);
+  });
+
   it('an unknown command is a usage error (exit 2), not a silent status', async () => {
     const r = await runCli(['statsu', '--db', t.db]);
     expect(r.code).toBe(2);
