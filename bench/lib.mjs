@@ -10,6 +10,12 @@ export const ROOT = process.env.BENCH_ROOT ?? REPO;
 export const DIST = (p) => pathToFileURL(join(ROOT, 'dist', p)).href;
 export const BENCH = (p) => join(REPO, 'bench', p);
 
+/** Removes `name value` from a script's argument list and returns the value (or `dflt`). */
+export function takeOption(args, name, dflt) {
+  const i = args.indexOf(name);
+  return i === -1 ? dflt : args.splice(i, 2)[1];
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export function median(xs) {

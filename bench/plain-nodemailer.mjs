@@ -16,13 +16,10 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import nodemailer from 'nodemailer';
-import { DIST } from './lib.mjs';
+import { DIST, takeOption } from './lib.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args.splice(i, 2)[1];
-};
+const opt = (name, dflt) => takeOption(args, name, dflt);
 const pool = Number(opt('--pool', '5'));
 const nodelay = opt('--nodelay', '1') === '1';
 const windowSize = Number(opt('--window', String(pool * 2)));

@@ -8,13 +8,10 @@
 //   node bench/plain-resend.mjs <baseline.json> <port> [--pool 5]
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { DIST } from './lib.mjs';
+import { DIST, takeOption } from './lib.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args.splice(i, 2)[1];
-};
+const opt = (name, dflt) => takeOption(args, name, dflt);
 const pool = Number(opt('--pool', '5'));
 const [file, portArg] = args;
 const port = Number(portArg);

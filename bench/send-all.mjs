@@ -5,13 +5,10 @@
 // (epoch ms; e.g. 100 days ago, for prune). No SMTP: what is measured afterwards is the database.
 //   node bench/send-all.mjs <db file or postgres url> <at> [--per 500] [--nosync]
 // --nosync: SQLite's synchronous=OFF on this connection (building a fixture needs no flush).
-import { DIST } from './lib.mjs';
+import { DIST, takeOption } from './lib.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args.splice(i, 2)[1];
-};
+const opt = (name, dflt) => takeOption(args, name, dflt);
 const per = Number(opt('--per', '500'));
 const nosync = args.includes('--nosync') ? (args.splice(args.indexOf('--nosync'), 1), true) : false;
 const [db, atArg] = args;

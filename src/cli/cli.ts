@@ -6,7 +6,7 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { statusCommand, statusHandler } from './commands/status.js';
 import { fail } from './context.js';
-import { normaliseArgv } from './fast-path.js';
+import { GLOBAL_VALUE_OPTIONS, normaliseArgv } from './fast-path.js';
 import { transportFromFile } from '../core/config.js';
 
 /** The commands that send, and so read the transport URL (the TUI is the command-less form). */
@@ -37,9 +37,6 @@ const COMMANDS: Record<string, Loader> = {
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   db: async () => (await import('./commands/db.js')).dbCommand,
 };
-
-/** The global options that take a value (`--db <value>`): a value is never the command's name. */
-const GLOBAL_VALUE_OPTIONS = new Set(['--db', '--transport', '--transport-file', '--dkim-key', '--dkim-selector']);
 
 /**
  * The command module(s) a command line needs: the command it names (its first word that is not

@@ -25,6 +25,9 @@ const GLOBAL_OPTIONS: Record<string, OptionType> = {
   'dkim-selector': 'string',
 };
 
+/** The global options as typed, `--db` …: each takes a value (cli.ts's lazy command loader skips it). */
+export const GLOBAL_VALUE_OPTIONS: ReadonlySet<string> = new Set(Object.keys(GLOBAL_OPTIONS).map((name) => `--${name}`));
+
 /** Per command, its own options (as declared in its module) and their defaults. */
 const COMMANDS = {
   status: { options: { json: 'boolean' }, positional: 'id', defaults: {} },

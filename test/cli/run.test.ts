@@ -44,6 +44,14 @@ describe('run: usage and configuration', () => {
     expect(r.stderr).toMatch(/--campaign <id> or --auto/);
   });
 
+  it('a bad AREMKO_MAIL_LEASE_SECONDS is a configuration error (exit 2) naming it, also when nothing is sending or due', async () => {
+    for (const value of ['1', '3601', '1.5', 'soon']) {
+      const r = await cli(['--headless', '--auto', '--max-runtime', '4m'], { AREMKO_MAIL_TRANSPORT: `outbox:${t.dir}/o`, AREMKO_MAIL_LEASE_SECONDS: value });
+      expect(r.code, value).toBe(2);
+      expect(r.stderr).toMatch(/AREMKO_MAIL_LEASE_SECONDS: .* from 2 to 3600/);
+    }
+  });
+
   it('without a transport says how to set one and exits 2', async () => {
     const id = await sendingCampaign(1);
     const r = await cli(['run', '--campaign', String(id)], { AREMKO_MAIL_TRANSPORT: undefined });

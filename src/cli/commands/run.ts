@@ -130,6 +130,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
     const dkim = loadDkim({ dkimKey: a['dkim-key'], dkimSelector: a['dkim-selector'] });
     const maxRuntimeMs = a['max-runtime'] !== undefined ? parseDurationFlag(a['max-runtime'], '--max-runtime', LIMITS.maxRuntime) * 1000 : null;
     const config = parseTransportUrl(resolveTransportUrl(a.transport));
+    const leaseTtlMs = leaseTtlFromEnv();
 
     const ids =
       a.campaign !== undefined
@@ -162,7 +163,7 @@ export async function runHandler(a: RunArgs): Promise<void> {
     const transport = createTransport(config);
     // The store never holds the thread for a flush to disk (SQLite: see WalFlush): SMTP and
     // rendering go on while each commit reaches the disk.
-    const engine = new Engine({ store, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'], dkim, leaseTtlMs: leaseTtlFromEnv() });
+    const engine = new Engine({ store, transport, maxRuntimeMs, ignoreSchedule: a['ignore-schedule'], dkim, leaseTtlMs });
     // In a terminal with text logs, a line under the log says where each campaign stands.
     const standing = terminalWanted({ json: a['log-format'] === 'json' }) ? new RunStatus(store, ids) : null;
     const out = standing ? null : new LineBatcher();
