@@ -163,13 +163,28 @@ export class CampaignLoop {
     }
 
     const answers = this.finished.slice();
-    const step = await x.store.step(this.id, x.owner.token, now, answers.map((f) => f.result), room, {
+    const step = await x.store.stepEarly(this.id, x.owner.token, now, answers.map((f) => f.result), room, {
       idempotencyWindowMs: this.idempotencyWindowMs,
     });
     this.finished.splice(0, answers.length);
+    // Claimed recipients start at once: their messages are built, and the SMTP envelope goes
+    // out, while the commit is flushed to disk; no byte of a message leaves before it is there
+    // (sendOne, OutgoingEnvelope.ready). A flush that fails ends here as a database error.
+    if (step.claim?.kind === 'claimed') await this.startClaimed(step.claim, now, step.durable);
+    await step.durable;
     for (let i = 0; i < answers.length; i++) if (step.recorded[i] && answers[i]!.event) await x.emit(answers[i]!.event!, false);
-    if (!step.claim) return false;
+    if (!step.claim || step.claim.kind === 'claimed') return false;
     return this.handle(step.claim, now);
+  }
+
+  /** Starts sending what a step claimed; `ready` resolves once the claim is on disk. */
+  private async startClaimed(claim: Extract<ClaimResult, { kind: 'claimed' }>, now: number, ready: Promise<void>): Promise<void> {
+    this.campaign = { ...this.campaign, ...claim.campaign };
+    this.lastWait = null;
+    for (const r of claim.recipients) this.track(this.sendOne(r, claim.batch, ready), r.id);
+    // Logged after the sends started (the log row is written before any of their answers is).
+    if (claim.batchStarted)
+      await this.x.emit({ type: 'batch_started', at: now, campaignId: this.id, batch: claim.batch, batchSize: this.campaign.batchSize }, true);
   }
 
   /** Why no new recipient may be claimed right now, if so. */
@@ -184,18 +199,10 @@ export class CampaignLoop {
     return null;
   }
 
-  /** Returns true when the loop must end. */
-  private async handle(claim: ClaimResult, now: number): Promise<boolean> {
+  /** What to do when a step claimed nothing; true when the loop must end. */
+  private async handle(claim: Exclude<ClaimResult, { kind: 'claimed' }>, now: number): Promise<boolean> {
     const x = this.x;
     switch (claim.kind) {
-      case 'claimed': {
-        this.campaign = { ...this.campaign, ...claim.campaign };
-        this.lastWait = null;
-        if (claim.batchStarted)
-          await x.emit({ type: 'batch_started', at: now, campaignId: this.id, batch: claim.batch, batchSize: this.campaign.batchSize }, true);
-        for (const r of claim.recipients) this.track(this.sendOne(r, claim.batch), r.id);
-        return false;
-      }
       case 'batch_full':
       case 'done':
       case 'draining':
@@ -351,8 +358,12 @@ export class CampaignLoop {
     if (paused?.ok) await x.emit({ type: 'stopped', at: x.clock.now(), campaignId: this.id, status: 'paused' }, true).catch(() => undefined);
   }
 
-  /** Builds and sends one message, then queues its outcome for the next commit. */
-  private async sendOne(recipient: Recipient, batch: number): Promise<void> {
+  /**
+   * Builds and sends one message, then queues its outcome for the next commit. `ready` resolves
+   * once the claim is on disk: a transport that `waitsForReady` gets it with the message (SMTP
+   * sends the envelope meanwhile), any other one the message only after it resolved.
+   */
+  private async sendOne(recipient: Recipient, batch: number, ready: Promise<void>): Promise<void> {
     const x = this.x;
     let outcome!: SendOutcome;
     let message: OutgoingMessage | null = null;
@@ -370,6 +381,17 @@ export class CampaignLoop {
       outcome = { kind: 'failed', error: `could not build the message: ${(err as Error).message}`, unknownMailbox: false };
     }
     const messageId = message?.messageId ?? messageIdFor(this.campaign, recipient.id);
+    if (message && !x.transport.waitsForReady) {
+      const unwritten = await ready.then(
+        () => null,
+        (err: unknown) => (err as Error)?.message ?? String(err),
+      );
+      if (unwritten !== null) {
+        // The claim never reached the disk: nothing was sent, and the attempt does not count.
+        this.finished.push({ result: { recipientId: recipient.id, at: x.clock.now(), outcome: 'refunded', detail: `not sent: ${unwritten}`, messageId }, event: null });
+        return;
+      }
+    }
     if (message) {
       try {
         outcome = await x.transport.send({
@@ -381,6 +403,7 @@ export class CampaignLoop {
           // Stable across runs and hosts: a provider that deduplicates by key sees one message.
           idempotencyKey: idempotencyKeyFor(this.campaign, recipient.id),
           idempotentUntil: recipient.idempotentUntil,
+          ready,
         });
       } catch (err) {
         // The transport classifies every outcome itself; a throw is a bug, and we cannot know

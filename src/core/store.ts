@@ -238,6 +238,22 @@ export interface Store {
    * claiming keeps "claimed but not recorded" at most the number in flight.
    */
   step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options?: ClaimOptions): Promise<StepResult>;
+  /**
+   * `step`, answered as soon as its transaction has committed, possibly before the commit is on
+   * disk: `durable` resolves once it is, and rejects if it cannot be (disk full, I/O error).
+   * Until it resolves, nothing of the step may act outside this process: no message data of a
+   * claimed recipient may leave (the engine overlaps the flush with building the messages and
+   * the SMTP envelope), and no recorded answer is reported. A backend whose commit is durable by
+   * itself (PostgreSQL) answers with `durable` already resolved.
+   */
+  stepEarly(
+    campaignId: number,
+    token: string,
+    now: number,
+    results: AttemptResult[],
+    max: number,
+    options?: ClaimOptions,
+  ): Promise<StepResult & { durable: Promise<void> }>;
   /** Closes the open batch once nothing of it is in flight, and completes a campaign with nothing left. */
   settle(campaignId: number, now: number): Promise<SettleResult>;
 }
@@ -257,5 +273,6 @@ export type EngineStore = Pick<
   | 'reapDead'
   | 'leaveCampaign'
   | 'step'
+  | 'stepEarly'
   | 'settle'
 >;

@@ -43,6 +43,8 @@ export interface TestSmtpOptions {
   host?: string;
   /** offer SMTPUTF8 (RFC 6531) in EHLO; default true (smtp-server's default) */
   smtputf8?: boolean;
+  /** called when a DATA command is accepted, before any byte of its message is read */
+  onDataCommand?: () => void;
 }
 
 /** A MAIL FROM or RCPT TO as the server parsed it: the address and its ESMTP parameters. */
@@ -77,7 +79,7 @@ export interface TestSmtp {
   /** every MAIL FROM and RCPT TO the server parsed, in order */
   commands: EnvelopeCommand[];
   /** counters of what reached the server */
-  stats: { connections: number; closed: number; auths: number; authFailures: number; mailFrom: number; rcptTo: number };
+  stats: { connections: number; closed: number; auths: number; authFailures: number; mailFrom: number; rcptTo: number; dataCommands: number; dataBytes: number };
   /** resolves once `stats.closed` reaches n (connections closed since the start, either side) */
   whenClosed(n: number): Promise<void>;
   /** cuts every open connection (no reply, no QUIT) */
@@ -119,7 +121,7 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
   const receivedCounts = new Map<string, number>();
   const droppedAfterData: ReceivedMessage[] = [];
   const commands: EnvelopeCommand[] = [];
-  const stats = { connections: 0, closed: 0, auths: 0, authFailures: 0, mailFrom: 0, rcptTo: 0 };
+  const stats = { connections: 0, closed: 0, auths: 0, authFailures: 0, mailFrom: 0, rcptTo: 0, dataCommands: 0, dataBytes: 0 };
   const events = new EventEmitter();
 
   // eslint-disable-next-line prefer-const
@@ -179,8 +181,13 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
       cb();
     },
     onData(stream, session, cb) {
+      stats.dataCommands++;
+      options.onDataCommand?.();
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: Buffer) => {
+        stats.dataBytes += c.length;
+        chunks.push(c);
+      });
       stream.on('error', () => undefined);
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);

@@ -274,6 +274,11 @@ class PostgresBackend implements Backend {
     }
   }
 
+  /** A PostgreSQL commit is durable when it returns (synchronous_commit): nothing left to wait for. */
+  async writeEarly<T>(fn: (t: Tx) => Promise<T>, options: TxOptions = {}): Promise<{ value: T; durable: Promise<void> }> {
+    return { value: await this.write(fn, options), durable: Promise.resolve() };
+  }
+
   async beginImport(campaignId: number): Promise<ImportSession> {
     // A connection of its own: the staging table is TEMP (this session only), filled by COPY,
     // then moved in one short transaction; nothing a runner waits on is locked meanwhile.

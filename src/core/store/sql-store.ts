@@ -47,6 +47,11 @@ export interface Backend {
   read<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
   /** A write transaction, committed (durably) before the promise resolves. */
   write<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
+  /**
+   * A write transaction, answered once committed; `durable` resolves once the commit is on disk
+   * (rejects if it cannot be). Observing `durable` is the caller's duty.
+   */
+  writeEarly<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<{ value: T; durable: Promise<void> }>;
   beginImport(campaignId: number): Promise<ImportSession>;
   iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient>;
   changeMarker(): Promise<number>;
@@ -195,6 +200,18 @@ export class SqlStore implements Store {
 
   step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options: ClaimOptions = NO_IDEMPOTENCY): Promise<StepResult> {
     return this.backend.write((t) => rules.step(t, campaignId, token, now, results, max, options), ENGINE_CALL);
+  }
+
+  async stepEarly(
+    campaignId: number,
+    token: string,
+    now: number,
+    results: AttemptResult[],
+    max: number,
+    options: ClaimOptions = NO_IDEMPOTENCY,
+  ): Promise<StepResult & { durable: Promise<void> }> {
+    const { value, durable } = await this.backend.writeEarly((t) => rules.step(t, campaignId, token, now, results, max, options), ENGINE_CALL);
+    return { ...value, durable };
   }
 
   settle(campaignId: number, now: number): Promise<SettleResult> {

@@ -234,13 +234,18 @@ class SqliteBackend implements Backend {
   }
 
   async write<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
-    const value = await this.transaction('write', fn);
-    try {
-      await this.wal.flush(); // outside the queue: the next transaction may run meanwhile
-    } catch (err) {
-      throw sqliteFault(Object.assign(err as Error, { code: (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'SQLITE_FULL' : 'SQLITE_IOERR' }), this.file);
-    }
+    const { value, durable } = await this.writeEarly(fn);
+    await durable;
     return value;
+  }
+
+  async writeEarly<T>(fn: (t: Tx) => Promise<T>): Promise<{ value: T; durable: Promise<void> }> {
+    const value = await this.transaction('write', fn);
+    // The flush runs outside the queue: the next transaction may run meanwhile.
+    const durable = this.wal.flush().catch((err: NodeJS.ErrnoException) => {
+      throw sqliteFault(Object.assign(err, { code: err.code === 'ENOSPC' ? 'SQLITE_FULL' : 'SQLITE_IOERR' }), this.file);
+    });
+    return { value, durable };
   }
 
   async beginImport(campaignId: number): Promise<ImportSession> {

@@ -93,6 +93,13 @@ export interface OutgoingEnvelope {
    * attempt. null/absent: no deduplication can be relied on (a lost answer is then `in_doubt`).
    */
   idempotentUntil?: number | null;
+  /**
+   * Resolves once this send's claim is on disk; rejects if it cannot be written. A transport
+   * that `waitsForReady` may start its transaction before (the SMTP envelope) but lets no byte
+   * of the message out until it resolves, and if it rejects abandons the send and answers
+   * `retry` with `notSent`. To any other transport the engine hands a send only once it resolved.
+   */
+  ready?: Promise<void>;
 }
 
 export type SendOutcome =
@@ -133,6 +140,8 @@ export interface Transport {
    * rendered parts (`parts`: Resend, Postmark, SendGrid). The engine builds only that.
    */
   readonly takes: 'mime' | 'parts';
+  /** It honours `OutgoingEnvelope.ready` itself (SMTP: MAIL FROM and RCPT TO go out meanwhile). */
+  readonly waitsForReady?: boolean;
   /** Never throws for delivery problems: it classifies. */
   send(message: OutgoingEnvelope): Promise<SendOutcome>;
   /**

@@ -52,6 +52,7 @@ export class SmtpTransport implements Transport {
   /** SMTP has no idempotency key: a lost reply after the data is `in_doubt`. */
   readonly idempotencyWindowMs = null;
   readonly takes = 'mime';
+  readonly waitsForReady = true;
   private readonly slots: Slot[];
   private readonly waiters: Array<(slot: Slot | null) => void> = [];
   private readonly smtpOptions: SMTPConnection.Options;
@@ -247,10 +248,27 @@ export class SmtpTransport implements Transport {
       return { outcome: { kind: 'failed', error: `the address ${to.address} ${why}`, unknownMailbox: false }, stale: false };
     }
     let dataOut = false;
+    // Set when the claim could not be written (message.ready rejected): the send is abandoned
+    // with no byte of the message sent, by closing the connection in the middle of DATA.
+    let abandoned: Error | null = null;
+    const ready = message.ready;
+    let asked = false;
     const body = new Readable({
       read() {
-        this.push(raw);
-        this.push(null);
+        // Called once the server said 354 to DATA: MAIL FROM and RCPT TO went out while the
+        // claim was being flushed; the message itself waits for the claim to be on disk.
+        if (asked) return;
+        asked = true;
+        const go = () => {
+          this.push(raw);
+          this.push(null);
+        };
+        if (!ready) return go();
+        ready.then(go, (err: unknown) => {
+          abandoned = err instanceof Error ? err : new Error(String(err));
+          conn.dead = true;
+          conn.smtp.close();
+        });
       },
     });
     body.once('end', () => {
@@ -259,6 +277,10 @@ export class SmtpTransport implements Transport {
     // nodemailer adds SMTPUTF8 to MAIL FROM itself when an address is not ASCII and the server offers it.
     const envelope: SMTPConnection.Envelope = { from: from.address, to: [to.address], size: raw.length };
     const r = await runOp<SMTPConnection.SentMessageInfo>(conn.smtp, (cb) => conn.smtp.send(envelope, body, (err, info) => cb(err, info)));
+    if (abandoned) {
+      conn.dead = true;
+      return { outcome: { kind: 'retry', notSent: true, error: `not sent: ${this.scrub((abandoned as Error).message)}` }, stale: false };
+    }
     if (r.ok) {
       const response = this.scrub(r.value.response || '250');
       if (/^2/.test(response)) return { outcome: { kind: 'sent', response }, stale: false };
