@@ -156,19 +156,35 @@ export class PgTx implements Tx {
   }
 
   // ---- recipients ---------------------------------------------------------------------------
-  async recordResult(recipientId: number, token: string, u: RecipientResultPatch): Promise<RecordedRecipient | null> {
-    const [r] = await this.sql`
-      UPDATE recipients SET status = ${u.status}, last_error = ${u.lastError},
-        next_attempt_at = coalesce(${u.nextAttemptAt}::bigint, next_attempt_at),
-        sent_at = coalesce(${u.sentAt}::bigint, sent_at), message_id = coalesce(${u.messageId}::text, message_id),
-        provider_id = coalesce(${u.providerId}::text, provider_id),
-        attempts = attempts - ${u.refund ? 1 : 0},
-        last_attempt_at = CASE WHEN ${u.refund} THEN NULL ELSE last_attempt_at END,
-        dedupe_until = CASE WHEN ${u.status} IN ('sent', 'failed') THEN NULL ELSE coalesce(${u.dedupeUntil}::bigint, dedupe_until) END,
+  async recordResults(token: string, results: Array<{ recipientId: number; patch: RecipientResultPatch }>): Promise<Array<RecordedRecipient | null>> {
+    if (results.length === 0) return [];
+    // One statement for all the answers of a step (one round trip, not one per answer).
+    const values = results.map(({ recipientId, patch: u }) => ({
+      id: recipientId,
+      status: u.status,
+      last_error: u.lastError,
+      next_attempt_at: u.nextAttemptAt,
+      sent_at: u.sentAt,
+      message_id: u.messageId,
+      provider_id: u.providerId,
+      refund: u.refund ? 1 : 0,
+      dedupe_until: u.dedupeUntil,
+    }));
+    const rows = await this.sql`
+      UPDATE recipients r SET status = v.status, last_error = v.last_error,
+        next_attempt_at = coalesce(v.next_attempt_at, r.next_attempt_at),
+        sent_at = coalesce(v.sent_at, r.sent_at), message_id = coalesce(v.message_id, r.message_id),
+        provider_id = coalesce(v.provider_id, r.provider_id),
+        attempts = r.attempts - v.refund,
+        last_attempt_at = CASE WHEN v.refund = 1 THEN NULL ELSE r.last_attempt_at END,
+        dedupe_until = CASE WHEN v.status IN ('sent', 'failed') THEN NULL ELSE coalesce(v.dedupe_until, r.dedupe_until) END,
         claim_token = NULL
-      WHERE id = ${recipientId} AND claim_token = ${token} AND status IN ('sending', 'in_doubt')
-      RETURNING id AS recipient_id, campaign_id, email, attempts, batch, last_attempt_at`;
-    return r ? toRecorded(r) : null;
+      FROM jsonb_to_recordset(${this.sql.json(values as never)}::jsonb) AS v(id bigint, status text, last_error text,
+        next_attempt_at bigint, sent_at bigint, message_id text, provider_id text, refund int, dedupe_until bigint)
+      WHERE r.id = v.id AND r.claim_token = ${token} AND r.status IN ('sending', 'in_doubt')
+      RETURNING r.id AS recipient_id, r.campaign_id, r.email, r.attempts, r.batch, r.last_attempt_at`;
+    const byId = new Map(rows.map((row) => [Number(row.recipient_id), toRecorded(row)]));
+    return results.map((r) => byId.get(r.recipientId) ?? null);
   }
 
   async markUnanswered(ids: number[], status: 'in_doubt' | 'pending', lastError: string, now: number): Promise<RecordedRecipient[]> {

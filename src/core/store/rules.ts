@@ -260,26 +260,34 @@ function resultPatch(r: AttemptResult): RecipientResultPatch {
 
 const ATTEMPT_TYPE = { sent: 'sent', retry: 'retry_scheduled', failed: 'failed', in_doubt: 'in_doubt' } as const;
 
-/** Records one answer if `token` still holds the recipient; false when it no longer does. */
-export async function record(t: Tx, token: string, r: AttemptResult): Promise<boolean> {
-  const row = await t.recordResult(r.recipientId, token, resultPatch(r));
-  if (!row) return false;
-  if (r.outcome === 'refunded') {
-    // Never reached the server (or the provider asked us to wait): not an attempt, and its
-    // place in the batch goes back.
-    await t.addBatchClaims(row.campaignId, -1);
-    if (r.throttleUntil) {
-      const c = await t.campaign(row.campaignId);
-      if (c && (c.throttledUntil ?? 0) < r.throttleUntil) await t.updateCampaign(row.campaignId, { throttledUntil: r.throttleUntil });
+/**
+ * Records answers, each only if `token` still holds its recipient (false for one it no longer
+ * does): one statement for every recipient update, one for their attempt rows, whatever the
+ * number of answers (a round trip each on PostgreSQL).
+ */
+export async function recordAll(t: Tx, token: string, results: AttemptResult[]): Promise<boolean[]> {
+  if (results.length === 0) return [];
+  const rows = await t.recordResults(token, results.map((r) => ({ recipientId: r.recipientId, patch: resultPatch(r) })));
+  const attempts: AttemptRow[] = [];
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    const row = rows[i];
+    if (!row) continue;
+    if (r.outcome === 'refunded') {
+      // Never reached the server (or the provider asked us to wait): not an attempt, and its
+      // place in the batch goes back.
+      await t.addBatchClaims(row.campaignId, -1);
+      if (r.throttleUntil) {
+        const c = await t.campaign(row.campaignId);
+        if (c && (c.throttledUntil ?? 0) < r.throttleUntil) await t.updateCampaign(row.campaignId, { throttledUntil: r.throttleUntil });
+      }
+      continue;
     }
-    return true;
-  }
-  if (r.suppress) await t.addSuppressions([row.email], r.suppress, r.at);
-  const extra: Record<string, unknown> = {};
-  if (r.outcome === 'retry') extra.retryAt = r.retryAt ?? r.at;
-  if (r.outcome === 'failed') extra.suppressed = !!r.suppress;
-  await t.insertAttempts([
-    {
+    if (r.suppress) await t.addSuppressions([row.email], r.suppress, r.at);
+    const extra: Record<string, unknown> = {};
+    if (r.outcome === 'retry') extra.retryAt = r.retryAt ?? r.at;
+    if (r.outcome === 'failed') extra.suppressed = !!r.suppress;
+    attempts.push({
       campaignId: row.campaignId,
       recipientId: r.recipientId,
       at: r.at,
@@ -290,9 +298,10 @@ export async function record(t: Tx, token: string, r: AttemptResult): Promise<bo
       detail: r.detail ?? '',
       providerId: r.providerId ?? null,
       extra: Object.keys(extra).length > 0 ? extra : null,
-    },
-  ]);
-  return true;
+    });
+  }
+  await t.insertAttempts(attempts);
+  return rows.map((row) => row !== null);
 }
 
 export async function step(
@@ -307,8 +316,7 @@ export async function step(
   // Every write that touches a campaign's recipients takes the campaign row first: one lock
   // order for all runners (PostgreSQL would otherwise find deadlocks between their steps).
   let c = await t.campaign(campaignId, { lock: true, state: true });
-  const recorded: boolean[] = [];
-  for (const r of results) recorded.push(await record(t, token, r));
+  const recorded = await recordAll(t, token, results);
   if (max === 0) return { recorded, claim: null };
   // A refund gives a batch place back, a 429 throttles: then the campaign is not as read.
   if (results.some((r) => r.outcome === 'refunded')) c = await t.campaign(campaignId, { state: true });

@@ -192,13 +192,10 @@ export class SqliteTx implements Tx {
   }
 
   // ---- recipients ---------------------------------------------------------------------------
-  async recordResult(recipientId: number, token: string, u: RecipientResultPatch): Promise<RecordedRecipient | null> {
+  async recordResults(token: string, results: Array<{ recipientId: number; patch: RecipientResultPatch }>): Promise<Array<RecordedRecipient | null>> {
     // Read, then update without RETURNING (costly on a table with triggers; see claimDue).
-    const r = this.q(`SELECT ${RECORDED} FROM recipients WHERE id = ? AND claim_token = ? AND status IN ('sending', 'in_doubt')`).get(recipientId, token) as
-      | Row
-      | undefined;
-    if (!r) return null;
-    this.q(
+    const read = this.q(`SELECT ${RECORDED} FROM recipients WHERE id = ? AND claim_token = ? AND status IN ('sending', 'in_doubt')`);
+    const update = this.q(
       `UPDATE recipients SET status = @status, last_error = @lastError,
          next_attempt_at = coalesce(@nextAttemptAt, next_attempt_at),
          sent_at = coalesce(@sentAt, sent_at), message_id = coalesce(@messageId, message_id),
@@ -208,9 +205,14 @@ export class SqliteTx implements Tx {
          dedupe_until = CASE WHEN @status IN ('sent', 'failed') THEN NULL ELSE coalesce(@dedupeUntil, dedupe_until) END,
          claim_token = NULL
        WHERE id = @id`,
-    ).run({ ...u, refund: u.refund ? 1 : 0, id: recipientId });
-    const recorded = toRecorded(r);
-    return u.refund ? { ...recorded, attempts: recorded.attempts - 1, claimedAt: null } : recorded;
+    );
+    return results.map(({ recipientId, patch: u }) => {
+      const r = read.get(recipientId, token) as Row | undefined;
+      if (!r) return null;
+      update.run({ ...u, refund: u.refund ? 1 : 0, id: recipientId });
+      const recorded = toRecorded(r);
+      return u.refund ? { ...recorded, attempts: recorded.attempts - 1, claimedAt: null } : recorded;
+    });
   }
 
   async markUnanswered(ids: number[], status: 'in_doubt' | 'pending', lastError: string, now: number): Promise<RecordedRecipient[]> {

@@ -118,7 +118,7 @@ export interface Tx {
   expiredDedupe(campaignId: number, now: number): Promise<number[]>;
 
   // recipients
-  recordResult(recipientId: number, token: string, patch: RecipientResultPatch): Promise<RecordedRecipient | null>;
+  recordResults(token: string, results: Array<{ recipientId: number; patch: RecipientResultPatch }>): Promise<Array<RecordedRecipient | null>>;
   /**
    * Recipients (by id) whose runner is gone or whose dedupe window passed: `in_doubt` (claim token
    * kept, so a late answer from a runner that comes back still lands), or `pending` again, due at
