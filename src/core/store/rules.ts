@@ -201,10 +201,19 @@ const DEDUPE_EXPIRED = 'its last request may have reached the provider, and the 
  * Claims up to `max` due recipients for the runner `token`, every rule checked here; `c` is the
  * campaign as read (locked) in this transaction.
  */
-async function claim(t: Tx, c: CampaignState | null, campaignId: number, token: string, now: number, max: number, options: ClaimOptions): Promise<ClaimResult> {
+async function claim(
+  t: Tx,
+  c: CampaignState | null,
+  campaignId: number,
+  token: string,
+  now: number,
+  max: number,
+  options: ClaimOptions,
+  runner: Promise<Runner | null>,
+): Promise<ClaimResult> {
   if (!c) return { kind: 'stopped', status: 'cancelled' };
   if (c.status !== 'sending') return { kind: 'stopped', status: c.status };
-  const me = await t.runner(token);
+  const me = await runner;
   if (!me || me.campaignId !== campaignId || me.expiresAt <= now) return { kind: 'lost_lease' };
   if (c.batchClaimed >= c.batchSize) return { kind: 'batch_full' };
   const wait = await timeGate(t, c, now);
@@ -315,12 +324,23 @@ export async function step(
 ): Promise<StepResult> {
   // Every write that touches a campaign's recipients takes the campaign row first: one lock
   // order for all runners (PostgreSQL would otherwise find deadlocks between their steps).
-  let c = await t.campaign(campaignId, { lock: true, state: true });
+  const locked = t.campaign(campaignId, { lock: true, state: true });
+  // Issued with the lock, not after it: PostgreSQL gets them in one pipeline (SQLite answers
+  // each at once). The runner's row is only ever renewed meanwhile, never taken away without
+  // the campaign's lock, so reading it now decides as reading it later would.
+  const runner = max > 0 ? settledLater(t.runner(token)) : null;
+  let c = await locked;
   const recorded = await recordAll(t, token, results);
-  if (max === 0) return { recorded, claim: null };
+  if (max === 0 || !runner) return { recorded, claim: null };
   // A refund gives a batch place back, a 429 throttles: then the campaign is not as read.
   if (results.some((r) => r.outcome === 'refunded')) c = await t.campaign(campaignId, { state: true });
-  return { recorded, claim: await claim(t, c, campaignId, token, now, max, options) };
+  return { recorded, claim: await claim(t, c, campaignId, token, now, max, options, runner) };
+}
+
+/** A query whose answer is awaited later: its failure is kept for then, not reported as unhandled now. */
+function settledLater<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 // ---- batches and completion -----------------------------------------------------------------
