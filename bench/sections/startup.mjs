@@ -119,7 +119,7 @@ export function body(sec) {
   L.push('');
   L.push(`\`status --json\` peak RSS ${fmt(mb(sec.rssKb))} MB. It loads ${sec.files} files: ${sec.packages.map(([k, v]) => `${k} ${v}`).join(', ')}. Heavy packages loaded: ${sec.heavyLoaded.length ? sec.heavyLoaded.join(', ') : 'none'}.`);
   L.push(`Packages loaded by \`run --auto\` with no campaign sending: ${sec.idlePackages.join(', ') || 'none'}; by the cron line with nothing due: ${sec.notDuePackages.join(', ')}.`, '');
-  L.push('How: dist/bundle/aremko-mail.cjs (scripts/bundle.mjs) is one CommonJS file for these lines: src/cli/fast-path.ts reads them without yargs, `status` and both stores are in it, `run` is required from run.cjs; `--help` prints the text yargs rendered at build time (help.txt) when yargs would print exactly that. Every other command line loads yargs and its command from ES chunks.', '');
+  L.push('How: dist/bundle/aremko-mail.cjs (scripts/bundle.mjs) is one CommonJS file for these lines: src/cli/fast-path.ts reads them without yargs, `status` and both stores are in it, and the start of `run` (src/cli/commands/run-start.ts: nothing sending, nothing due), run.cjs (the engine) being required only when there is work; `--help` prints the text yargs rendered at build time (help.txt) when yargs would print exactly that. Every other command line loads yargs and its command from ES chunks.', '');
   L.push('CPU profile of one `status --json` (100 µs sampling), self time by package:', '', '| self ms | % | package |', '|---:|---:|---|');
   for (const r of sec.statusProfile.packages) L.push(`| ${fmt(r.ms, 1)} | ${fmt(r.pct, 1)} | ${r.name} |`);
   L.push('', 'The cron line with nothing due (main thread), self time by package:', '', '| self ms | % | package |', '|---:|---:|---|');
