@@ -16,12 +16,14 @@ const counts = { writeTransactions: 0, readTransactions: 0, autocommitWrites: 0,
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const Stmt = Object.getPrototypeOf(new Database(':memory:').prepare('SELECT 1'));
 const changesOf = new WeakMap();
+// The connection's own prepare: the shipped bundle has its own copy of better-sqlite3's
+// JavaScript (dist/bundle/better-sqlite3.cjs), whose Database is not the one imported here; the
+// native Statement class, patched below, is shared by both.
 const totalChanges = (db) => {
   let s = changesOf.get(db);
-  if (!s) changesOf.set(db, (s = origPrepare.call(db, 'SELECT total_changes() AS n')));
+  if (!s) changesOf.set(db, (s = db.prepare('SELECT total_changes() AS n')));
   return origGet.call(s).n;
 };
-const origPrepare = Database.prototype.prepare;
 const origGet = Stmt.get;
 const origRun = Stmt.run;
 // better-sqlite3 runs BEGIN/COMMIT/SAVEPOINT… of db.transaction() as statements too: not writes.
