@@ -8,6 +8,7 @@
  * batch closing, completion); this loop decides only what is its own: how many it can have in
  * flight, when to stop (signal, deadline, lost lease, an unreachable server or database).
  */
+import { BuiltAhead } from './built-ahead.js';
 import type { CampaignRunResult, EngineContext } from './engine.js';
 import type { AttemptEvent } from './events.js';
 import { idempotencyKeyFor, MessageBuilder, messageIdFor, type OutgoingMessage } from './message.js';
@@ -29,7 +30,6 @@ export class CampaignLoop {
   private readonly inFlight = new Map<Promise<void>, number>();
   /** Outcomes received from the server and not yet committed. */
   private finished: Finished[] = [];
-  private builder!: MessageBuilder;
   private lastWait: { until: number; reason: string } | null = null;
   /** Set when the server cannot be reached or refuses the login: stop claiming. */
   private fatal: string | null = null;
@@ -46,6 +46,8 @@ export class CampaignLoop {
   private renewedAt: number;
   private throttledUntil = 0;
   private readonly idempotencyWindowMs: number | null;
+  /** Messages composed while others are in flight, for the recipients the next claim will likely take. */
+  private ahead: BuiltAhead | null = null;
 
   constructor(
     private readonly x: EngineContext,
@@ -67,7 +69,9 @@ export class CampaignLoop {
     const stopBeating = x.clock.every(x.leaseTtlMs / 4, () => void this.beat());
     try {
       try {
-        this.builder = new MessageBuilder(this.campaign, { dkim: x.dkim });
+        const builder = new MessageBuilder(this.campaign, { dkim: x.dkim });
+        // MIME only for a transport that sends it (a JSON API takes the parts).
+        this.ahead = new BuiltAhead(x.store, this.id, builder, x.transport.pool, x.transport.takes !== 'parts');
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
         this.templateProblem = err.message;
@@ -170,7 +174,10 @@ export class CampaignLoop {
     // Claimed recipients start at once: their messages are built, and the SMTP envelope goes
     // out, while the commit is flushed to disk; no byte of a message leaves before it is there
     // (sendOne, OutgoingEnvelope.ready). A flush that fails ends here as a database error.
-    if (step.claim?.kind === 'claimed') await this.startClaimed(step.claim, now, step.durable);
+    if (step.claim?.kind === 'claimed') {
+      await this.startClaimed(step.claim, now, step.durable);
+      this.ahead?.refill(now);
+    }
     await step.durable;
     for (let i = 0; i < answers.length; i++) if (step.recorded[i] && answers[i]!.event) await x.emit(answers[i]!.event!, false);
     if (!step.claim || step.claim.kind === 'claimed') return false;
@@ -368,8 +375,7 @@ export class CampaignLoop {
     let outcome!: SendOutcome;
     let message: OutgoingMessage | null = null;
     try {
-      // MIME only for a transport that sends it (a JSON API takes the parts).
-      message = await this.builder.build(recipient, recipient.email, { mime: x.transport.takes !== 'parts' });
+      message = await this.ahead!.take(recipient);
     } catch (err) {
       // A template that cannot render is the campaign's problem, not this recipient's: nothing
       // was sent, the attempt does not count, and the campaign is held for the operator.

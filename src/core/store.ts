@@ -254,6 +254,11 @@ export interface Store {
     max: number,
     options?: ClaimOptions,
   ): Promise<StepResult & { durable: Promise<void> }>;
+  /**
+   * The first `limit` recipients a claim would take now (due, pending, in claim order), read
+   * without claiming anything: the engine builds their messages while others are in flight.
+   */
+  peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]>;
   /** Closes the open batch once nothing of it is in flight, and completes a campaign with nothing left. */
   settle(campaignId: number, now: number): Promise<SettleResult>;
 }
@@ -274,5 +279,6 @@ export type EngineStore = Pick<
   | 'leaveCampaign'
   | 'step'
   | 'stepEarly'
+  | 'peekDue'
   | 'settle'
 >;

@@ -80,6 +80,19 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect((await store.summaries([id], T0 + 2000))[0]!.waiting).toEqual({ reason: 'interval', until: T0 + 601_000 });
   });
 
+  it('peekDue shows the recipients the next claim takes, in its order, and claims nothing', async () => {
+    const id = await sendingCampaign(5);
+    await join(id);
+    const [first] = claimed(await claim(id, me.token, T0, 1));
+    // a retry due later is not among them
+    await record(me.token, answer(first!.id, 'retry', T0, { retryAt: T0 + 60_000 }));
+    const peeked = await store.peekDue(id, T0, 3);
+    expect(peeked.map((r) => r.email)).toEqual(['r1@example.com', 'r2@example.com', 'r3@example.com']);
+    expect(await counts(id)).toMatchObject({ pending: 5, sending: 0 });
+    expect(claimed(await claim(id, me.token, T0, 3)).map((r) => r.id)).toEqual(peeked.map((r) => r.id));
+    expect((await store.peekDue(id, T0 + 60_000, 3)).map((r) => r.email)).toEqual(['r4@example.com', 'r0@example.com']); // oldest due first
+  });
+
   it('a refunded claim (server never reached) gives back its attempt and its place in the batch, and is no attempt in the log', async () => {
     const id = await sendingCampaign(3, { batchSize: 10 });
     await join(id);

@@ -149,6 +149,13 @@ export class PgTx implements Tx {
     return rows.map(toRecipient).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 
+  async peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]> {
+    const rows = await this.sql`
+      SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND status = 'pending' AND next_attempt_at <= ${now}
+      ORDER BY next_attempt_at, id LIMIT ${limit}`;
+    return rows.map(toRecipient);
+  }
+
   async expiredDedupe(campaignId: number, now: number): Promise<number[]> {
     return (
       await this.sql`SELECT id FROM recipients WHERE campaign_id = ${campaignId} AND dedupe_until IS NOT NULL AND dedupe_until <= ${now} AND status = 'pending'`

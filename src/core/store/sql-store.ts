@@ -214,6 +214,10 @@ export class SqlStore implements Store {
     return { ...value, durable };
   }
 
+  peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]> {
+    return this.backend.read((t) => t.peekDue(campaignId, now, limit), ENGINE_CALL);
+  }
+
   settle(campaignId: number, now: number): Promise<SettleResult> {
     return this.backend.write((t) => rules.settle(t, campaignId, now), ENGINE_CALL);
   }

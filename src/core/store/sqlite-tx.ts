@@ -182,6 +182,16 @@ export class SqliteTx implements Tx {
     return out;
   }
 
+  async peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]> {
+    const n = Math.max(1, Math.trunc(limit)); // in the SQL: see claimDue
+    return (
+      this.q(`SELECT * FROM recipients WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ${n}`).all(
+        campaignId,
+        now,
+      ) as Row[]
+    ).map(toRecipient);
+  }
+
   async expiredDedupe(campaignId: number, now: number): Promise<number[]> {
     return (
       this.q(`SELECT id FROM recipients WHERE campaign_id = ? AND dedupe_until IS NOT NULL AND dedupe_until <= ? AND status = 'pending'`).all(

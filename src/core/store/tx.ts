@@ -114,6 +114,8 @@ export interface Tx {
   nextPendingAt(campaignId: number): Promise<number | null>;
   /** Claims up to `limit` due pending recipients (oldest due first), skipping rows locked by others. */
   claimDue(campaignId: number, token: string, now: number, batch: number, limit: number, idempotentUntil: number | null): Promise<Recipient[]>;
+  /** The first `limit` recipients `claimDue` would take now, in its order; claims nothing. */
+  peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]>;
   /** Pending recipients whose `dedupe_until` has passed (resending them is no longer safe). */
   expiredDedupe(campaignId: number, now: number): Promise<number[]>;
 

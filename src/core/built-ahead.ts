@@ -1,0 +1,52 @@
+/**
+ * Messages built ahead of their claim. While a runner's messages are in flight, it reads (without
+ * claiming) the recipients its next claim will likely take and composes their messages, as
+ * plain nodemailer's pool keeps its next message ready: an answer is then followed by the next
+ * message at once, not after composing it. Nothing is claimed or sent here; a guess that proves
+ * wrong (another runner claimed those recipients, a retry became due first) costs only the CPU.
+ * At most `pool` messages are kept.
+ */
+import type { MessageBuilder, OutgoingMessage } from './message.js';
+import type { EngineStore } from './store.js';
+import type { Recipient } from './types.js';
+
+export class BuiltAhead {
+  private readonly messages = new Map<number, Promise<OutgoingMessage>>();
+  private reading: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: EngineStore,
+    private readonly campaignId: number,
+    private readonly builder: MessageBuilder,
+    private readonly pool: number,
+    private readonly mime: boolean,
+  ) {}
+
+  /** Starts composing the messages of the next `pool` due recipients (one read at a time). */
+  refill(now: number): void {
+    if (this.reading) return;
+    this.reading = this.store
+      .peekDue(this.campaignId, now, this.pool)
+      .then(
+        (next) => {
+          const wanted = new Set(next.map((r) => r.id));
+          for (const id of this.messages.keys()) if (!wanted.has(id)) this.messages.delete(id);
+          for (const r of next) {
+            if (this.messages.has(r.id)) continue;
+            const message = this.builder.build(r, r.email, { mime: this.mime });
+            message.catch(() => undefined); // a template problem is reported by the send that uses it
+            this.messages.set(r.id, message);
+          }
+        },
+        () => undefined, // only a guess: the claim reads the database again anyway
+      )
+      .finally(() => (this.reading = null));
+  }
+
+  /** The message for a claimed recipient: built ahead if it was, else now. */
+  take(recipient: Recipient): Promise<OutgoingMessage> {
+    const ahead = this.messages.get(recipient.id);
+    this.messages.delete(recipient.id);
+    return ahead ?? this.builder.build(recipient, recipient.email, { mime: this.mime });
+  }
+}
