@@ -209,18 +209,18 @@ async function claim(
   now: number,
   max: number,
   options: ClaimOptions,
-  runner: Promise<Runner | null>,
+  reads: ClaimReads,
 ): Promise<ClaimResult> {
   if (!c) return { kind: 'stopped', status: 'cancelled' };
   if (c.status !== 'sending') return { kind: 'stopped', status: c.status };
-  const me = await runner;
+  const me = await reads.runner;
   if (!me || me.campaignId !== campaignId || me.expiresAt <= now) return { kind: 'lost_lease' };
   if (c.batchClaimed >= c.batchSize) return { kind: 'batch_full' };
   const wait = await timeGate(t, c, now);
   if (wait) return { kind: 'wait', ...wait };
 
   // Requeued recipients whose provider forgot their idempotency key: resending could deliver twice.
-  const expired = await t.expiredDedupe(campaignId, now);
+  const expired = await reads.expired;
   if (expired.length > 0) {
     const rows = await t.markUnanswered(expired, 'in_doubt', DEDUPE_EXPIRED, now);
     await t.insertAttempts(rows.map((r) => attemptRow(r, 'in_doubt', now, DEDUPE_EXPIRED)));
@@ -272,10 +272,11 @@ const ATTEMPT_TYPE = { sent: 'sent', retry: 'retry_scheduled', failed: 'failed',
 /**
  * Records answers, each only if `token` still holds its recipient (false for one it no longer
  * does): one statement for every recipient update, one for their attempt rows, whatever the
- * number of answers (a round trip each on PostgreSQL).
+ * number of answers (a round trip each on PostgreSQL). `logged`: the attempt rows' insert, under
+ * way; the caller awaits it before its transaction ends.
  */
-export async function recordAll(t: Tx, token: string, results: AttemptResult[]): Promise<boolean[]> {
-  if (results.length === 0) return [];
+export async function recordAll(t: Tx, token: string, results: AttemptResult[]): Promise<{ recorded: boolean[]; logged: Promise<void> }> {
+  if (results.length === 0) return { recorded: [], logged: Promise.resolve() };
   const rows = await t.recordResults(token, results.map((r) => ({ recipientId: r.recipientId, patch: resultPatch(r) })));
   const attempts: AttemptRow[] = [];
   for (let i = 0; i < results.length; i++) {
@@ -309,8 +310,9 @@ export async function recordAll(t: Tx, token: string, results: AttemptResult[]):
       extra: Object.keys(extra).length > 0 ? extra : null,
     });
   }
-  await t.insertAttempts(attempts);
-  return rows.map((row) => row !== null);
+  // Not awaited here: the step's next queries go in the same pipeline, and the step awaits it.
+  const logged = settledLater(t.insertAttempts(attempts));
+  return { recorded: rows.map((row) => row !== null), logged };
 }
 
 export async function step(
@@ -326,15 +328,29 @@ export async function step(
   // order for all runners (PostgreSQL would otherwise find deadlocks between their steps).
   const locked = t.campaign(campaignId, { lock: true, state: true });
   // Issued with the lock, not after it: PostgreSQL gets them in one pipeline (SQLite answers
-  // each at once). The runner's row is only ever renewed meanwhile, never taken away without
-  // the campaign's lock, so reading it now decides as reading it later would.
-  const runner = max > 0 ? settledLater(t.runner(token)) : null;
+  // each at once). Recording the answers changes neither: the runner's row is only ever renewed
+  // meanwhile (never taken away without the campaign's lock), and an answer never makes a
+  // recipient pending with its dedupe window already over.
+  const reads: ClaimReads | null =
+    max > 0 ? { runner: settledLater(t.runner(token)), expired: settledLater(t.expiredDedupe(campaignId, now)) } : null;
   let c = await locked;
-  const recorded = await recordAll(t, token, results);
-  if (max === 0 || !runner) return { recorded, claim: null };
+  const { recorded, logged } = await recordAll(t, token, results);
+  if (!reads) {
+    await logged;
+    return { recorded, claim: null };
+  }
   // A refund gives a batch place back, a 429 throttles: then the campaign is not as read.
   if (results.some((r) => r.outcome === 'refunded')) c = await t.campaign(campaignId, { state: true });
-  return { recorded, claim: await claim(t, c, campaignId, token, now, max, options, runner) };
+  const claimed = await claim(t, c, campaignId, token, now, max, options, reads);
+  await logged;
+  return { recorded, claim: claimed };
+}
+
+/** What a claim reads, issued at the start of its step. */
+interface ClaimReads {
+  runner: Promise<Runner | null>;
+  /** Pending recipients whose dedupe window is over (Tx.expiredDedupe). */
+  expired: Promise<number[]>;
 }
 
 /** A query whose answer is awaited later: its failure is kept for then, not reported as unhandled now. */
