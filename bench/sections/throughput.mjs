@@ -1,5 +1,5 @@
 // Throughput and CPU per message (issue 10, goals 1 and 2): the engine as shipped (every claim
-// synced before its message goes out) against plain nodemailer sending the same rendered
+// on disk before any byte of its message goes out) against plain nodemailer sending the same rendered
 // messages to the same sink, at pool 1, 5 and 10, on a quiet machine and with the other core kept
 // busy by a CPU-burning process; pairs alternated, medians of the per-pair ratios.
 import { closeSync, copyFileSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -167,7 +167,7 @@ export function summary(sec) {
 export function body(sec) {
   const L = [];
   L.push("Both send the same rendered messages (the demo's html message, text part from the html, List-Unsubscribe) to the same sink (`bench/sink.mjs`, smtp-server with TCP_NODELAY, in its own process). Each pair runs the two whole processes back to back, the order flipped every pair; \"busy\" runs both while a `node -e 'for(;;){}'` process keeps one of the two cores busy. Wall time from the parent; CPU (user + sys, all threads) and peak RSS from `/usr/bin/time -v`.");
-  L.push('- **engine**: `aremko-mail run --campaign 1 --transport smtp://127.0.0.1:PORT?pool=N` (one open batch, interval 0; every claim synced before its message goes out; log lines to a file).');
+  L.push('- **engine**: `aremko-mail run --campaign 1 --transport smtp://127.0.0.1:PORT?pool=N` (one open batch, interval 0; every claim on disk before any byte of its message goes out: the flush runs while MAIL FROM and RCPT TO go out, and the messages of the next recipients are composed while others are in flight; log lines to a file).');
   L.push('- **plain**: `bench/plain-nodemailer.mjs`: nodemailer\'s pool (`pool: true, maxConnections: N`), no state; it renders each message with the same MessageBuilder and keeps 2 × N messages queued; its sockets get TCP_NODELAY through nodemailer\'s `getSocket` option.', '');
   L.push('| pool | machine | pair | engine ms | engine CPU s | engine RSS MB | plain ms | plain CPU s | plain RSS MB | throughput ratio | CPU ratio | load |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const c of sec.configs)
