@@ -259,6 +259,7 @@ class PostgresBackend implements Backend {
   async read<T>(fn: (t: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
     try {
       const sql = this.sql;
+      if (options.single) return await this.guarded(() => fn(new PgTx(sql)), options);
       return await this.guarded(async () => (await sql.begin('isolation level repeatable read read only', (tx) => fn(new PgTx(tx as unknown as Sql)))) as T, options);
     } catch (err) {
       throw this.fault(err);

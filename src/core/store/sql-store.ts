@@ -38,6 +38,8 @@ export interface TxOptions {
    * after a while (and reconnects) rather than leave a runner stuck without knowing it.
    */
   watchdog?: boolean;
+  /** A read of one statement: consistent by itself, so a backend may skip BEGIN/COMMIT (two round trips on PostgreSQL). */
+  single?: boolean;
 }
 
 export interface Backend {
@@ -60,6 +62,7 @@ export interface Backend {
 
 const NO_IDEMPOTENCY: ClaimOptions = { idempotencyWindowMs: null };
 const ENGINE_CALL: TxOptions = { watchdog: true };
+const ONE_STATEMENT_ENGINE_CALL: TxOptions = { watchdog: true, single: true };
 
 export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -215,7 +218,7 @@ export class SqlStore implements Store {
   }
 
   peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]> {
-    return this.backend.read((t) => t.peekDue(campaignId, now, limit), ENGINE_CALL);
+    return this.backend.read((t) => t.peekDue(campaignId, now, limit), ONE_STATEMENT_ENGINE_CALL);
   }
 
   settle(campaignId: number, now: number): Promise<SettleResult> {
