@@ -4,15 +4,23 @@
  * plain nodemailer's pool keeps its next message ready: an answer is then followed by the next
  * message at once, not after composing it. Nothing is claimed or sent here; a guess that proves
  * wrong (another runner claimed those recipients, a retry became due first) costs only the CPU.
- * At most `pool` messages are kept.
+ * At most `pool` messages are kept. Where guesses keep failing — several runners on one
+ * campaign, each peeking at the same next recipients — it mostly stops guessing (one refill in
+ * PROBE_EVERY) until they come right again.
  */
 import type { MessageBuilder, OutgoingMessage } from './message.js';
 import type { EngineStore } from './store.js';
 import type { Recipient } from './types.js';
 
+/** How often a BuiltAhead whose guesses keep failing still makes one, to notice when they would come right again. */
+const PROBE_EVERY = 16;
+
 export class BuiltAhead {
   private readonly messages = new Map<number, Promise<OutgoingMessage>>();
   private reading: Promise<void> | null = null;
+  /** Share of recent claims whose message had been built ahead (a moving average, 0..1). */
+  private hitRate = 1;
+  private skipped = 0;
 
   constructor(
     private readonly store: EngineStore,
@@ -25,6 +33,7 @@ export class BuiltAhead {
   /** Starts composing the messages of the next `pool` due recipients (one read at a time). */
   refill(now: number): void {
     if (this.reading) return;
+    if (this.hitRate < 0.5 && ++this.skipped % PROBE_EVERY !== 0) return;
     this.reading = this.store
       .peekDue(this.campaignId, now, this.pool)
       .then(
@@ -46,6 +55,7 @@ export class BuiltAhead {
   /** The message for a claimed recipient: built ahead if it was, else now. */
   take(recipient: Recipient): Promise<OutgoingMessage> {
     const ahead = this.messages.get(recipient.id);
+    if (ahead || this.messages.size > 0) this.hitRate = this.hitRate * 0.9 + (ahead ? 0.1 : 0);
     this.messages.delete(recipient.id);
     return ahead ?? this.builder.build(recipient, recipient.email, { mime: this.mime });
   }

@@ -1,0 +1,82 @@
+/**
+ * Messages built ahead of their claim (src/core/built-ahead.ts), against a real SQLite store:
+ * the guesses of a lone runner come right; where another runner keeps taking the recipients it
+ * guessed, it mostly stops guessing.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { BuiltAhead } from '../../src/core/built-ahead.js';
+import { MessageBuilder } from '../../src/core/message.js';
+import type { Store } from '../../src/core/store.js';
+import type { Recipient } from '../../src/core/types.js';
+import { addRecipients, settings, tempStore } from '../helpers/store.js';
+
+const T0 = Date.UTC(2026, 11, 1, 12);
+let store: Store;
+let cleanup: () => Promise<void>;
+let peeks = 0;
+/** The store, counting its look-ahead reads. */
+let counted: Store;
+
+beforeEach(() => {
+  ({ store, cleanup } = tempStore());
+  peeks = 0;
+  counted = new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop === 'peekDue') peeks++;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+});
+afterEach(() => cleanup());
+
+async function campaign(n: number) {
+  const c = await store.createCampaign(settings({ batchSize: 1000 }), T0);
+  await addRecipients(store, c.id, n);
+  await store.transition(c.id, ['draft'], 'sending', T0);
+  for (const token of ['me', 'other']) await store.joinCampaign(c.id, { host: 'h', pid: 1, token }, T0, 3_600_000, []);
+  return c;
+}
+
+async function claim(id: number, token: string, n: number): Promise<Recipient[]> {
+  const step = await store.step(id, token, T0, [], n);
+  if (step.claim?.kind !== 'claimed') throw new Error(`no claim: ${JSON.stringify(step.claim)}`);
+  return step.claim.recipients;
+}
+
+/** Lets the look-ahead's read and builds finish. */
+async function settled(ahead: BuiltAhead) {
+  await (ahead as unknown as { reading: Promise<void> | null }).reading;
+}
+
+it('a lone runner: the next claim takes exactly the recipients whose messages were built ahead', async () => {
+  const c = await campaign(6);
+  const builder = new MessageBuilder(c);
+  const built: number[] = [];
+  const watched = Object.assign(Object.create(builder) as MessageBuilder, {
+    build: (r: Recipient, to?: string, o?: { mime?: boolean }) => (built.push(r.id), builder.build(r, to, o)),
+  });
+  const ahead = new BuiltAhead(counted, c.id, watched, 2, true);
+  await claim(c.id, 'me', 2);
+  ahead.refill(T0);
+  await settled(ahead);
+  const next = await claim(c.id, 'me', 2);
+  expect(built).toEqual(next.map((r) => r.id));
+  // taking them composes nothing more, and each is the recipient's own message
+  for (const r of next) expect((await ahead.take(r)).raw!.toString()).toContain(r.email);
+  expect(built).toHaveLength(2);
+});
+
+it('another runner keeps taking what it guessed: it stops reading ahead, but for a probe now and then', async () => {
+  const c = await campaign(200);
+  const ahead = new BuiltAhead(counted, c.id, new MessageBuilder(c), 2, true);
+  for (let turn = 0; turn < 40; turn++) {
+    ahead.refill(T0);
+    await settled(ahead);
+    await claim(c.id, 'other', 2); // the other runner is quicker
+    for (const r of await claim(c.id, 'me', 2)) await ahead.take(r);
+  }
+  // a read each turn at first, then one in 16
+  expect(peeks).toBeGreaterThan(2);
+  expect(peeks).toBeLessThan(15);
+});
