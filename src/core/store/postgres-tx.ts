@@ -165,7 +165,9 @@ export class PgTx implements Tx {
   // ---- recipients ---------------------------------------------------------------------------
   async recordResults(token: string, results: Array<{ recipientId: number; patch: RecipientResultPatch }>): Promise<Array<RecordedRecipient | null>> {
     if (results.length === 0) return [];
-    // One statement for all the answers of a step (one round trip, not one per answer).
+    // One statement for all the answers of a step (one round trip, not one per answer). The ids
+    // are also listed as such: joined to the JSON rows alone, a small table was read whole (a
+    // hash join: 10 ms a step at 10,000 recipients) where the primary key finds each row.
     const values = results.map(({ recipientId, patch: u }) => ({
       id: recipientId,
       status: u.status,
@@ -188,7 +190,7 @@ export class PgTx implements Tx {
         claim_token = NULL
       FROM jsonb_to_recordset(${this.sql.json(values as never)}::jsonb) AS v(id bigint, status text, last_error text,
         next_attempt_at bigint, sent_at bigint, message_id text, provider_id text, refund int, dedupe_until bigint)
-      WHERE r.id = v.id AND r.claim_token = ${token} AND r.status IN ('sending', 'in_doubt')
+      WHERE r.id IN ${this.sql(results.map((r) => r.recipientId))} AND r.id = v.id AND r.claim_token = ${token} AND r.status IN ('sending', 'in_doubt')
       RETURNING r.id AS recipient_id, r.campaign_id, r.email, r.attempts, r.batch, r.last_attempt_at`;
     const byId = new Map(rows.map((row) => [Number(row.recipient_id), toRecorded(row)]));
     return results.map((r) => byId.get(r.recipientId) ?? null);
