@@ -51,7 +51,7 @@ export interface Backend {
   write<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
   /**
    * A write transaction, answered once committed; `durable` resolves once the commit is on disk
-   * (rejects if it cannot be). Observing `durable` is the caller's duty.
+   * (rejects if it cannot be); a rejection nobody has awaited yet is not reported as unhandled.
    */
   writeEarly<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<{ value: T; durable: Promise<void> }>;
   beginImport(campaignId: number): Promise<ImportSession>;

@@ -245,6 +245,10 @@ class SqliteBackend implements Backend {
     const durable = this.wal.flush().catch((err: NodeJS.ErrnoException) => {
       throw sqliteFault(Object.assign(err, { code: err.code === 'ENOSPC' ? 'SQLITE_FULL' : 'SQLITE_IOERR' }), this.file);
     });
+    // The caller awaits it later (the engine first starts its sends, and may log a batch's
+    // start meanwhile): a flush that fails before then must not count as an unhandled rejection,
+    // which would end the process. Whoever awaits it still gets the error.
+    durable.catch(() => undefined);
     return { value, durable };
   }
 
