@@ -162,12 +162,7 @@ export class SqliteTx implements Tx {
     // whose LIMIT is a bound parameter at every run, and RETURNING on a table with an AFTER
     // UPDATE trigger (the status counts) costs ~45 µs a row more. The LIMIT is written into the
     // SQL instead (one cached statement per pool size), and the rows are read back by id.
-    const n = Math.max(1, Math.trunc(limit));
-    const ids = this.q(
-      `SELECT id FROM recipients WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ${n}`,
-    )
-      .pluck()
-      .all(campaignId, now) as number[];
+    const ids = (this.due('id', campaignId, now, limit) as Row[]).map((r) => r.id as number);
     const claim = this.q(
       `UPDATE recipients SET status = 'sending', attempts = attempts + 1, last_attempt_at = ?, claim_token = ?, batch = ?,
          idempotent_until = coalesce(idempotent_until, ?)
@@ -183,13 +178,15 @@ export class SqliteTx implements Tx {
   }
 
   async peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]> {
-    const n = Math.max(1, Math.trunc(limit)); // in the SQL: see claimDue
-    return (
-      this.q(`SELECT * FROM recipients WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ${n}`).all(
-        campaignId,
-        now,
-      ) as Row[]
-    ).map(toRecipient);
+    return (this.due('*', campaignId, now, limit) as Row[]).map(toRecipient);
+  }
+
+  /** The first `limit` due pending recipients, oldest due first: what a claim takes. The LIMIT is in the SQL (see claimDue). */
+  private due(columns: 'id' | '*', campaignId: number, now: number, limit: number): unknown[] {
+    const n = Math.max(1, Math.trunc(limit));
+    return this.q(
+      `SELECT ${columns} FROM recipients WHERE campaign_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ${n}`,
+    ).all(campaignId, now);
   }
 
   async expiredDedupe(campaignId: number, now: number): Promise<number[]> {
