@@ -20,6 +20,9 @@ import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteTx } from './sqlite-tx.js';
 import type { Tx } from './tx.js';
 
+/** Page cache sizes, as `PRAGMA cache_size` takes them: negative is KiB. */
+const CACHE_KIB = { everyday: -2000, import: -16000 } as const;
+
 export interface SqliteOpenOptions {
   /** Open an existing file only (read commands): never create one. */
   mustExist?: boolean;
@@ -83,6 +86,12 @@ export function openSqliteStore(path: string, options: SqliteOpenOptions = {}): 
     migrate(db);
     // From here on every write transaction is flushed by WalFlush (see there), off this thread.
     db.pragma('synchronous = NORMAL');
+    // better-sqlite3 builds SQLite with a 16 MB page cache. A runner's working set is the front
+    // of the due index and the rows in flight, so over a long campaign that cache fills with pages
+    // of recipients already sent: ~10 MB of a runner's resident memory for nothing (bench,
+    // "Memory while sending"). SQLite's own default is 2 MB; the import raises it while it moves
+    // rows (see beginImport).
+    db.pragma(`cache_size = ${CACHE_KIB.everyday}`);
   } catch (err) {
     db.close();
     throw sqliteFault(err, file);
@@ -295,6 +304,10 @@ class SqliteBackend implements Backend {
           const moved = await guard(() =>
             db
               .transaction(() => {
+                // The move inserts into the unique (campaign_id, email) index in address order,
+                // i.e. all over it: with the everyday cache, importing 1,000,000 rows took 31.8 s
+                // instead of 28–30 s here.
+                db.pragma(`cache_size = ${CACHE_KIB.import}`);
                 const before = toCounts(counts.all(campaignId) as Row[]);
                 move.run(campaignId);
                 const after = toCounts(counts.all(campaignId) as Row[]);
@@ -307,6 +320,7 @@ class SqliteBackend implements Backend {
           await this.wal.flush();
           return moved;
         } finally {
+          await this.serial(async () => db.pragma(`cache_size = ${CACHE_KIB.everyday}`)).catch(() => undefined);
           await drop().catch(() => undefined);
         }
       },
