@@ -4,9 +4,11 @@
  * plain nodemailer's pool keeps its next message ready: an answer is then followed by the next
  * message at once, not after composing it. Nothing is claimed or sent here; a guess that proves
  * wrong (another runner claimed those recipients, a retry became due first) costs only the CPU.
- * At most `pool` messages are kept. Where guesses keep failing — several runners on one
- * campaign, each peeking at the same next recipients — it mostly stops guessing (one refill in
- * PROBE_EVERY) until they come right again.
+ * It reads when fewer than `pool` built messages are left, and then the next 2 × `pool`: a read
+ * every `pool` or so claims rather than one per claim (on PostgreSQL each read is a statement
+ * and a wake-up of its own). Where guesses keep failing — several runners on one campaign, each
+ * peeking at the same next recipients — it mostly stops guessing (one refill in PROBE_EVERY)
+ * until they come right again.
  */
 import type { MessageBuilder, OutgoingMessage } from './message.js';
 import type { EngineStore } from './store.js';
@@ -30,12 +32,12 @@ export class BuiltAhead {
     private readonly mime: boolean,
   ) {}
 
-  /** Starts composing the messages of the next `pool` due recipients (one read at a time). */
+  /** Starts composing the messages of the next 2 × `pool` due recipients once fewer than `pool` are left (one read at a time). */
   refill(now: number): void {
-    if (this.reading) return;
+    if (this.reading || this.messages.size >= this.pool) return;
     if (this.hitRate < 0.5 && ++this.skipped % PROBE_EVERY !== 0) return;
     this.reading = this.store
-      .peekDue(this.campaignId, now, this.pool)
+      .peekDue(this.campaignId, now, 2 * this.pool)
       .then(
         (next) => {
           const wanted = new Set(next.map((r) => r.id));
@@ -57,6 +59,9 @@ export class BuiltAhead {
     const ahead = this.messages.get(recipient.id);
     if (ahead || this.messages.size > 0) this.hitRate = this.hitRate * 0.9 + (ahead ? 0.1 : 0);
     this.messages.delete(recipient.id);
+    // A claim it did not foresee (another runner took those, a retry came due first): what is
+    // kept is likely stale too, and would hold off the next read. Guess again.
+    if (!ahead) this.messages.clear();
     return ahead ?? this.builder.build(recipient, recipient.email, { mime: this.mime });
   }
 }

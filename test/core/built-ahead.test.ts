@@ -61,19 +61,46 @@ it('a lone runner: the next claim takes exactly the recipients whose messages we
   ahead.refill(T0);
   await settled(ahead);
   const next = await claim(c.id, 'me', 2);
-  expect(built).toEqual(next.map((r) => r.id));
+  // it built the next 2 × pool, in the order claims take them
+  expect(built).toHaveLength(4);
+  expect(built.slice(0, 2)).toEqual(next.map((r) => r.id));
   // taking them composes nothing more, and each is the recipient's own message
   for (const r of next) expect((await ahead.take(r)).raw!.toString()).toContain(r.email);
-  expect(built).toHaveLength(2);
+  expect(built).toHaveLength(4);
+});
+
+it('a lone runner reads ahead about once per `pool` claims, and every claim finds its message built', async () => {
+  const c = await campaign(60);
+  const builder = new MessageBuilder(c);
+  let builds = 0;
+  const watched = Object.assign(Object.create(builder) as MessageBuilder, {
+    build: (r: Recipient, to?: string, o?: { mime?: boolean }) => (builds++, builder.build(r, to, o)),
+  });
+  const ahead = new BuiltAhead(counted, c.id, watched, 4, true);
+  let claimed = 0;
+  for (let turn = 0; turn < 24; turn++) {
+    ahead.refill(T0);
+    await settled(ahead);
+    for (const r of await claim(c.id, 'me', 1)) {
+      claimed++;
+      expect((await ahead.take(r)).raw!.toString()).toContain(r.email);
+    }
+  }
+  expect(claimed).toBe(24);
+  // one read per claim would be 24; with 8 read when fewer than 4 are left, one per 5 claims
+  expect(peeks).toBeLessThanOrEqual(6);
+  // nothing composed twice: the claims used what was built, and at most 2 × pool wait unused
+  expect(builds - claimed).toBeGreaterThanOrEqual(0);
+  expect(builds - claimed).toBeLessThanOrEqual(8);
 });
 
 it('another runner keeps taking what it guessed: it stops reading ahead, but for a probe now and then', async () => {
-  const c = await campaign(200);
+  const c = await campaign(300);
   const ahead = new BuiltAhead(counted, c.id, new MessageBuilder(c), 2, true);
   for (let turn = 0; turn < 40; turn++) {
     ahead.refill(T0);
     await settled(ahead);
-    await claim(c.id, 'other', 2); // the other runner is quicker
+    await claim(c.id, 'other', 4); // the other runner is quicker: it takes all 2 × pool guessed
     for (const r of await claim(c.id, 'me', 2)) await ahead.take(r);
   }
   // a read each turn at first, then one in 16

@@ -17,6 +17,7 @@ import type { Recipient, RecipientStatus } from '../types.js';
 import { ConfigError, UserError } from '../types.js';
 import { displayLocation, type OpenStoreOptions } from './open.js';
 import { APPLICATION, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
+import { pipelinedWrite } from './postgres-pipeline.js';
 import { PgTx } from './postgres-tx.js';
 import { type Row, toCounts, toRecipient } from './rows.js';
 import { type Backend, SqlStore, type TxOptions } from './sql-store.js';
@@ -269,7 +270,7 @@ class PostgresBackend implements Backend {
   async write<T>(fn: (t: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
     try {
       const sql = this.sql;
-      return await this.guarded(async () => (await sql.begin((tx) => fn(new PgTx(tx as unknown as Sql)))) as T, options);
+      return await this.guarded(() => pipelinedWrite(sql, fn), options);
     } catch (err) {
       throw this.fault(err);
     }

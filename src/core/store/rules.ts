@@ -239,7 +239,8 @@ async function claim(
     }
     return counts.sending > 0 ? { kind: 'draining' } : { kind: 'done' };
   }
-  await t.addBatchClaims(campaignId, recipients.length);
+  // Not awaited: it goes with the COMMIT (see IssuedStatements).
+  void t.addBatchClaims(campaignId, recipients.length);
   return {
     kind: 'claimed',
     recipients,
@@ -272,11 +273,11 @@ const ATTEMPT_TYPE = { sent: 'sent', retry: 'retry_scheduled', failed: 'failed',
 /**
  * Records answers, each only if `token` still holds its recipient (false for one it no longer
  * does): one statement for every recipient update, one for their attempt rows, whatever the
- * number of answers (a round trip each on PostgreSQL). `logged`: the attempt rows' insert, under
- * way; the caller awaits it before its transaction ends.
+ * number of answers. The attempt rows' insert is left under way: nothing here needs its answer,
+ * and the backend reports the commit only once it has succeeded (IssuedStatements).
  */
-export async function recordAll(t: Tx, token: string, results: AttemptResult[]): Promise<{ recorded: boolean[]; logged: Promise<void> }> {
-  if (results.length === 0) return { recorded: [], logged: Promise.resolve() };
+export async function recordAll(t: Tx, token: string, results: AttemptResult[]): Promise<{ recorded: boolean[] }> {
+  if (results.length === 0) return { recorded: [] };
   const rows = await t.recordResults(token, results.map((r) => ({ recipientId: r.recipientId, patch: resultPatch(r) })));
   const attempts: AttemptRow[] = [];
   for (let i = 0; i < results.length; i++) {
@@ -310,9 +311,8 @@ export async function recordAll(t: Tx, token: string, results: AttemptResult[]):
       extra: Object.keys(extra).length > 0 ? extra : null,
     });
   }
-  // Not awaited here: the step's next queries go in the same pipeline, and the step awaits it.
-  const logged = settledLater(t.insertAttempts(attempts));
-  return { recorded: rows.map((row) => row !== null), logged };
+  void t.insertAttempts(attempts);
+  return { recorded: rows.map((row) => row !== null) };
 }
 
 export async function step(
@@ -333,17 +333,16 @@ export async function step(
   // recipient pending with its dedupe window already over.
   const reads: ClaimReads | null =
     max > 0 ? { runner: settledLater(t.runner(token)), expired: settledLater(t.expiredDedupe(campaignId, now)) } : null;
+  // The answers' update goes in that pipeline too (it needs nothing the lock reads); the server
+  // still runs it after the lock is taken. Its attempt rows are not awaited: the backend reports
+  // the commit only once every statement has succeeded (IssuedStatements).
+  const recording = settledLater(recordAll(t, token, results));
   let c = await locked;
-  const { recorded, logged } = await recordAll(t, token, results);
-  if (!reads) {
-    await logged;
-    return { recorded, claim: null };
-  }
+  const { recorded } = await recording;
+  if (!reads) return { recorded, claim: null };
   // A refund gives a batch place back, a 429 throttles: then the campaign is not as read.
   if (results.some((r) => r.outcome === 'refunded')) c = await t.campaign(campaignId, { state: true });
-  const claimed = await claim(t, c, campaignId, token, now, max, options, reads);
-  await logged;
-  return { recorded, claim: claimed };
+  return { recorded, claim: await claim(t, c, campaignId, token, now, max, options, reads) };
 }
 
 /** What a claim reads, issued at the start of its step. */

@@ -18,7 +18,7 @@ import { type Row, toCounts, toRecipient } from './rows.js';
 import { type Backend, SqlStore } from './sql-store.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteTx } from './sqlite-tx.js';
-import type { Tx } from './tx.js';
+import { IssuedStatements, type Tx } from './tx.js';
 
 /** Page cache sizes, as `PRAGMA cache_size` takes them: negative is KiB. */
 const CACHE_KIB = { everyday: -2000, import: -16000 } as const;
@@ -228,7 +228,9 @@ class SqliteBackend implements Backend {
       if (!this.db.open) throw new Error('store closed');
       try {
         this.begin[mode].run();
-        const value = await fn(this.tx);
+        const statements = new IssuedStatements(this.tx);
+        const value = await fn(statements.tx);
+        await statements.settled(); // one the rules did not await may have failed
         this.commit.run();
         return value;
       } catch (err) {

@@ -162,3 +162,38 @@ export interface StoredEventRow {
 }
 
 export type { StoredEvent };
+
+/**
+ * A transaction's statements, each remembered as it is issued, so that the backend can report a
+ * commit only once every one of them has succeeded — also those the rules did not await. Not
+ * awaiting a write whose answer nothing needs (a counter, the attempt rows) lets PostgreSQL take
+ * it in the same pipeline as COMMIT, one round trip fewer; a failure of it still fails the
+ * transaction (PostgreSQL answers the COMMIT of a failed transaction with a rollback).
+ */
+export class IssuedStatements {
+  private readonly issued: Promise<unknown>[] = [];
+  /** `tx` as the rules see it: every call goes through, and its promise is remembered. */
+  readonly tx: Tx;
+
+  constructor(tx: Tx) {
+    this.tx = new Proxy(tx, {
+      get: (target, key, receiver) => {
+        const member = Reflect.get(target, key, receiver) as unknown;
+        if (typeof member !== 'function') return member;
+        return (...args: unknown[]) => {
+          const answer = (member as (...a: unknown[]) => unknown).apply(target, args);
+          if (answer instanceof Promise) {
+            answer.catch(() => undefined); // reported by settled(), not as an unhandled rejection
+            this.issued.push(answer);
+          }
+          return answer;
+        };
+      },
+    });
+  }
+
+  /** Resolves once every statement issued has succeeded; rejects with the first failure. */
+  async settled(): Promise<void> {
+    for (const answer of this.issued) await answer;
+  }
+}
