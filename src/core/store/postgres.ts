@@ -284,7 +284,10 @@ class PostgresBackend implements Backend {
   async beginImport(campaignId: number): Promise<ImportSession> {
     // A connection of its own: the staging table is TEMP (this session only), filled by COPY,
     // then moved in one short transaction; nothing a runner waits on is locked meanwhile.
-    const conn = await this.sql.reserve().catch((err) => Promise.reject(this.fault(err)));
+    // postgres.js 3.4.9's reserve() never resolves when it has to open the connection itself
+    // with fetch_types off (porsager/postgres#751, #1219): a query first leaves an open one in
+    // the pool for it to take (the idle timeout may have closed the last one meanwhile).
+    const conn = await this.sql`SELECT 1`.then(() => this.sql.reserve()).catch((err) => Promise.reject(this.fault(err)));
     let copy: Writable | null = null;
     let staged = 0;
     let released = false;
