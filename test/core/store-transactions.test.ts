@@ -36,11 +36,20 @@ describe.each(backends())('write transactions on %s', (name) => {
   });
 });
 
-describe.skipIf(!pgUrl() && process.env.CI !== 'true')('write transactions on postgres: the connection dies', () => {
+describe.skipIf(!pgUrl() && process.env.CI !== 'true')('write transactions on postgres: connections opened and lost', () => {
   let db: TestDatabase;
   afterEach(async () => db?.cleanup());
 
-  it('mid-transaction: that write fails, nothing of it is kept, and the next ones work on a new connection', async () => {
+  it('a fresh store: more writes at once than its pool has connections, each opening one', async () => {
+    db = await createTestDatabase('postgres');
+    const store = await db.open();
+    const c = await store.createCampaign(settings(), T0);
+    const fresh = await db.open();
+    await Promise.all(Array.from({ length: 10 }, () => backendOf(fresh).write(async (t) => void t.addBatchClaims(c.id, 1))));
+    expect((await store.getCampaign(c.id))!.batchClaimed).toBe(10);
+  });
+
+  it('the connection dies mid-transaction: that write fails, nothing of it is kept, and the next ones work on a new connection', async () => {
     db = await createTestDatabase('postgres');
     const schema = new URL(db.location).searchParams.get('schema')!;
     const store = await db.open();

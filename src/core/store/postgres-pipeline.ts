@@ -10,11 +10,12 @@
  * statement issued (IssuedStatements) has succeeded, so a failure is never taken for a commit.
  *
  * BEGIN could go out with the first statements too, on a connection of our own from
- * `sql.reserve()` and BEGIN/COMMIT sent by hand: measured, the bench's engine ÷ plain went 0.53 →
- * 0.58. But postgres.js 3.4.9's `reserve()` never resolves when it has to open the connection
- * and `fetch_types` is off (ours is: it costs a catalog read per connection) — a pool that
- * reconnects after a dead connection hangs (porsager/postgres#751, #1219; fix proposed in
- * #1220). Until that ships, the connection stays postgres.js's to handle, through `sql.begin`.
+ * `sql.reserve()` with BEGIN/COMMIT sent by hand. Tried and measured: the bench's engine ÷ plain
+ * on PostgreSQL was 0.50–0.58 that way against 0.52–0.53 this way (alternated runs), no
+ * difference beyond the noise; and postgres.js 3.4.9's `reserve()` never resolves when it has
+ * to open the connection with `fetch_types` off (porsager/postgres#751, #1219), so it also
+ * needed the type catalog read on every connection. Not worth it: the connection stays
+ * postgres.js's to handle, through `sql.begin`.
  */
 import type { Sql } from 'postgres';
 import { PgTx } from './postgres-tx.js';
