@@ -1,8 +1,8 @@
 /**
  * A backend's write transaction (Backend.write) as the rules use it: statements the rules do not
- * await still decide the commit, and on PostgreSQL — where BEGIN, the statements and COMMIT go
- * out in one pipeline on a reserved connection — a connection that dies mid-transaction fails
- * that transaction only, not the store.
+ * await (on PostgreSQL they go out with COMMIT) still decide the commit; and on PostgreSQL a fresh
+ * pool opens its connections for concurrent writes, and a connection that dies mid-transaction
+ * fails that transaction only, not the store.
  */
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
