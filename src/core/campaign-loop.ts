@@ -170,28 +170,30 @@ export class CampaignLoop {
     const step = await x.store.stepEarly(this.id, x.owner.token, now, answers.map((f) => f.result), room, {
       idempotencyWindowMs: this.idempotencyWindowMs,
     });
-    this.finished.splice(0, answers.length);
     // Claimed recipients start at once: their messages are built, and the SMTP envelope goes
-    // out, while the commit is flushed to disk; no byte of a message leaves before it is there
-    // (sendOne, OutgoingEnvelope.ready). A flush that fails ends here as a database error.
-    if (step.claim?.kind === 'claimed') {
-      await this.startClaimed(step.claim, now, step.durable);
-      this.ahead?.refill(now);
-    }
+    // out, while the commit is under way; no byte of a message leaves before it is on disk
+    // (sendOne, OutgoingEnvelope.ready). A commit that fails ends here as a database error, its
+    // answers still waiting (sends that saw it fail queue a refund of their claim).
+    if (step.claim?.kind === 'claimed') this.startClaimed(step.claim, step.durable);
     await step.durable;
+    // Read once the claim is committed: before, PostgreSQL would show its recipients as due still.
+    if (step.claim?.kind === 'claimed') this.ahead?.refill(now);
+    // Answers that arrived meanwhile were queued after these.
+    this.finished.splice(0, answers.length);
     for (let i = 0; i < answers.length; i++) if (step.recorded[i] && answers[i]!.event) await x.emit(answers[i]!.event!, false);
-    if (!step.claim || step.claim.kind === 'claimed') return false;
-    return this.handle(step.claim, now);
+    if (!step.claim) return false;
+    if (step.claim.kind !== 'claimed') return this.handle(step.claim, now);
+    // Logged once the claim is on disk (before any of its answers, which go in a later step).
+    if (step.claim.batchStarted)
+      await x.emit({ type: 'batch_started', at: now, campaignId: this.id, batch: step.claim.batch, batchSize: this.campaign.batchSize }, true);
+    return false;
   }
 
   /** Starts sending what a step claimed; `ready` resolves once the claim is on disk. */
-  private async startClaimed(claim: Extract<ClaimResult, { kind: 'claimed' }>, now: number, ready: Promise<void>): Promise<void> {
+  private startClaimed(claim: Extract<ClaimResult, { kind: 'claimed' }>, ready: Promise<void>): void {
     this.campaign = { ...this.campaign, ...claim.campaign };
     this.lastWait = null;
     for (const r of claim.recipients) this.track(this.sendOne(r, claim.batch, ready), r.id);
-    // Logged after the sends started (the log row is written before any of their answers is).
-    if (claim.batchStarted)
-      await this.x.emit({ type: 'batch_started', at: now, campaignId: this.id, batch: claim.batch, batchSize: this.campaign.batchSize }, true);
   }
 
   /** Why no new recipient may be claimed right now, if so. */

@@ -239,12 +239,15 @@ export interface Store {
    */
   step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options?: ClaimOptions): Promise<StepResult>;
   /**
-   * `step`, answered as soon as its transaction has committed, possibly before the commit is on
-   * disk: `durable` resolves once it is, and rejects if it cannot be (disk full, I/O error).
+   * `step`, answered before its commit is known to be durable: SQLite answers once committed,
+   * before the flush to disk; PostgreSQL before the server has answered COMMIT. `durable`
+   * resolves once the commit is on disk, and rejects if it is not (disk full, I/O error, a lost
+   * connection; on PostgreSQL then nothing of the step happened, on SQLite it may have).
    * Until it resolves, nothing of the step may act outside this process: no message data of a
-   * claimed recipient may leave (the engine overlaps the flush with building the messages and
-   * the SMTP envelope), and no recorded answer is reported. A backend whose commit is durable by
-   * itself (PostgreSQL) answers with `durable` already resolved.
+   * claimed recipient may leave (the engine overlaps the commit with building the messages and
+   * the SMTP envelope), no recorded answer is reported, and no answer is taken as recorded.
+   * Recording an answer again, or refunding a claim, is harmless either way: both happen only
+   * while this runner still holds the recipient.
    */
   stepEarly(
     campaignId: number,

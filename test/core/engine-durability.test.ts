@@ -2,13 +2,15 @@
  * A claim is on disk before any byte of its message leaves (issue 10: the flush of the claim's
  * commit overlaps the SMTP envelope instead of preceding it). The real store and a real SMTP
  * server; the disk is made slow, or made to fail, by holding or rejecting the `durable` promise
- * the store hands with each step — what a slow or full disk does to the WAL flush.
+ * the store hands with each step — what a slow or full disk does to the WAL flush. On PostgreSQL
+ * a step is answered before its COMMIT is: a COMMIT that really fails, too.
  */
+import postgres from 'postgres';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/core/engine.js';
 import type { Store } from '../../src/core/store.js';
 import { createTransport, parseTransportUrl, type Transport } from '../../src/core/transport/index.js';
-import { backends, createTestDatabase, type TestDatabase } from '../helpers/backends.js';
+import { backends, createTestDatabase, pgUrl, rawRows, type TestDatabase } from '../helpers/backends.js';
 import { VirtualClock } from '../helpers/clock.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
 import { addRecipients, settings } from '../helpers/store.js';
@@ -110,5 +112,64 @@ describe.each(backends())('claims on disk before data, on %s', (backend) => {
     // The abandoned attempt does not count: one attempt, sent.
     const recipient = (await store.listRecipients(id, { limit: 10, offset: 0 })).rows[0]!;
     expect(recipient).toMatchObject({ status: 'sent', attempts: 1 });
+  });
+});
+
+describe.skipIf(!pgUrl() && process.env.CI !== 'true')('a step whose COMMIT fails on postgres', () => {
+  let db: TestDatabase;
+  let smtp: TestSmtp;
+  let transport: Transport;
+  const clock = new VirtualClock();
+  afterEach(async () => {
+    await transport?.close();
+    await smtp?.close();
+    await db?.cleanup();
+  });
+
+  it('its claim is abandoned with no byte of the message sent, its answers are recorded by a later step, and each recipient is sent once', async () => {
+    db = await createTestDatabase('postgres');
+    const schema = `"${new URL(db.location).searchParams.get('schema')!}"`;
+    const store = await db.open();
+    const c = await store.createCampaign(settings({ batchSize: 100 }), clock.now());
+    await addRecipients(store, c.id, 2);
+    await store.transition(c.id, ['draft'], 'sending', clock.now());
+    // A real failed COMMIT: a deferred trigger, checked at COMMIT, refuses the first transaction
+    // that records a 'sent' attempt — the step that records the first answer and claims the
+    // second recipient. A sequence counts across the rollback, so only that one fails.
+    const admin = postgres(pgUrl()!.replace(/\?.*$/, ''), { onnotice: () => undefined, max: 1 });
+    try {
+      await admin.unsafe(`
+        CREATE SEQUENCE ${schema}.sent_commits;
+        CREATE FUNCTION ${schema}.fail_first_sent() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.type = 'sent' AND nextval('${schema.replace(/"/g, '')}.sent_commits') = 1 THEN
+            RAISE EXCEPTION 'test: this COMMIT fails';
+          END IF;
+          RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER fail_first_sent AFTER INSERT ON ${schema}.events
+          DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${schema}.fail_first_sent();`);
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+    smtp = await startTestSmtp();
+    transport = createTransport(parseTransportUrl(`${smtp.url}?pool=1`));
+    // A deadline on the virtual clock: an answer lost with the COMMIT would leave its recipient
+    // `sending` and the campaign never complete.
+    const [r] = await new Engine({ store, transport, clock, pollMs: 1_000, storePatienceMs: 600_000, maxRuntimeMs: 600_000 }).run([c.id]);
+    expect(r).toMatchObject({ outcome: 'completed', sent: 2 });
+    // The failed step had started the second recipient's transaction: it reached DATA, and its
+    // message never left. Each message went out once, whole.
+    expect(smtp.stats.dataCommands).toBe(3);
+    expect(smtp.received).toHaveLength(2);
+    expect(smtp.stats.dataBytes).toBe(smtp.received.reduce((n, m) => n + m.raw.length, 0));
+    // The first answer, lost with that COMMIT, was recorded by the next step.
+    const recipients = (await store.listRecipients(c.id, { limit: 10, offset: 0 })).rows;
+    expect(recipients.map((x) => [x.status, x.attempts])).toEqual([
+      ['sent', 1],
+      ['sent', 1],
+    ]);
+    const sentRows = (await rawRows(db, 'events')).filter((e) => e.type === 'sent');
+    expect(sentRows.map((e) => Number(e.recipient_id)).sort()).toEqual(recipients.map((x) => x.id).sort());
   });
 });

@@ -276,9 +276,26 @@ class PostgresBackend implements Backend {
     }
   }
 
-  /** A PostgreSQL commit is durable when it returns (synchronous_commit): nothing left to wait for. */
+  /**
+   * Answered as soon as `fn` has its value, while COMMIT is still on its way: a PostgreSQL commit
+   * is durable when the server answers it (synchronous_commit), and that answer, a round trip
+   * and a WAL flush away, is what `durable` waits for. The engine sends the SMTP envelope
+   * meanwhile. `durable` rejects when the transaction did not commit (a statement failed, the
+   * connection was lost): then none of it happened.
+   */
   async writeEarly<T>(fn: (t: Tx) => Promise<T>, options: TxOptions = {}): Promise<{ value: T; durable: Promise<void> }> {
-    return { value: await this.write(fn, options), durable: Promise.resolve() };
+    let early!: (value: T) => void;
+    const answered = new Promise<T>((resolve) => (early = resolve));
+    const committed = this.write(async (t) => {
+      const value = await fn(t);
+      early(value);
+      return value;
+    }, options);
+    // Awaited by the caller later; a failure before then is not an unhandled rejection.
+    const durable = committed.then(() => undefined);
+    durable.catch(() => undefined);
+    // `fn` failing rejects `committed` and never answers: the race reports it.
+    return { value: await Promise.race([answered, committed]), durable };
   }
 
   async beginImport(campaignId: number): Promise<ImportSession> {

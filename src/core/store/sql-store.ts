@@ -50,8 +50,10 @@ export interface Backend {
   /** A write transaction, committed (durably) before the promise resolves. */
   write<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
   /**
-   * A write transaction, answered once committed; `durable` resolves once the commit is on disk
-   * (rejects if it cannot be); a rejection nobody has awaited yet is not reported as unhandled.
+   * A write transaction, answered once its statements have run — on SQLite once committed, before
+   * the flush; on PostgreSQL before the server has answered COMMIT. `durable` resolves once the
+   * commit is on disk, and rejects if it is not (a failed flush, or on PostgreSQL a transaction
+   * that did not commit); a rejection nobody has awaited yet is not reported as unhandled.
    */
   writeEarly<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<{ value: T; durable: Promise<void> }>;
   beginImport(campaignId: number): Promise<ImportSession>;
