@@ -11,12 +11,13 @@
 import { BuiltAhead } from './built-ahead.js';
 import type { CampaignRunResult, EngineContext } from './engine.js';
 import type { AttemptEvent } from './events.js';
+import { Heartbeat } from './lease.js';
 import { idempotencyKeyFor, MessageBuilder, messageIdFor, type OutgoingMessage } from './message.js';
-import { retryDelayMs } from './schedule.js';
+import { interpretOutcome } from './outcome.js';
 import type { AttemptResult, ClaimResult } from './store.js';
 import { TemplateError } from './templates.js';
 import type { SendOutcome } from './transport/index.js';
-import { type Campaign, laterBy, type Recipient, type WaitReason } from './types.js';
+import type { Campaign, Recipient, WaitReason } from './types.js';
 
 /** An answer from the server, waiting to be committed, and what to report once it is. */
 interface Finished {
@@ -33,21 +34,15 @@ export class CampaignLoop {
   private lastWait: { until: number; reason: string } | null = null;
   /** Set when the server cannot be reached or refuses the login: stop claiming. */
   private fatal: string | null = null;
-  /** Our lease was lost (expired, or another runner took us for dead): claim nothing more. */
-  private leaseLost = false;
   /** The campaign's stored templates cannot render: claim nothing more, hold the campaign. */
   private templateProblem: string | null = null;
   /** The database refuses our writes (since when): claim nothing more, keep trying to record. */
   private storeError: { message: string; since: number } | null = null;
-  /** The renewal under way, if any (the timer's or the loop's own). */
-  private beating: Promise<void> | null = null;
-  /** The takeover of dead runners under way, if any: it may wait for the campaign's lock. */
-  private reaping: Promise<void> | null = null;
-  private renewedAt: number;
   private throttledUntil = 0;
   private readonly idempotencyWindowMs: number | null;
   /** Messages composed while others are in flight, for the recipients the next claim will likely take. */
   private ahead: BuiltAhead | null = null;
+  private readonly lease: Heartbeat;
 
   constructor(
     private readonly x: EngineContext,
@@ -55,7 +50,7 @@ export class CampaignLoop {
     private readonly result: CampaignRunResult,
   ) {
     this.idempotencyWindowMs = x.transport.idempotencyWindowMs;
-    this.renewedAt = x.clock.now();
+    this.lease = new Heartbeat(x, campaign.id);
   }
 
   private get id() {
@@ -65,8 +60,7 @@ export class CampaignLoop {
   /** Works on the campaign until it is over for this runner, then unregisters the runner. */
   async run(): Promise<void> {
     const x = this.x;
-    // The lease is renewed on a timer, whatever the loop is doing (sending, waiting for a window).
-    const stopBeating = x.clock.every(x.leaseTtlMs / 4, () => void this.beat());
+    const stopBeating = this.lease.start();
     try {
       try {
         const builder = new MessageBuilder(this.campaign, { dkim: x.dkim });
@@ -86,41 +80,6 @@ export class CampaignLoop {
       // not later. Claims never handed over (a commit we never saw confirmed) go back to pending.
       const handedOver = [...this.inFlight.values(), ...this.finished.filter((f) => f.result.outcome !== 'refunded').map((f) => f.result.recipientId)];
       await x.store.leaveCampaign(this.id, x.owner.token, x.clock.now(), handedOver).catch(() => undefined);
-    }
-  }
-
-  /**
-   * The heartbeat: renews this runner's lease, and (apart, so that a takeover waiting for the
-   * campaign's lock never delays a renewal) takes over dead runners. One of each at a time.
-   */
-  private beat(): Promise<void> {
-    if (this.leaseLost) return Promise.resolve();
-    this.reaping ??= this.reap().finally(() => (this.reaping = null));
-    this.beating ??= this.renew().finally(() => (this.beating = null));
-    return this.beating;
-  }
-
-  private async renew(): Promise<void> {
-    const x = this.x;
-    try {
-      const now = x.clock.now();
-      if (await x.store.renewLease(x.owner.token, now, x.leaseTtlMs)) this.renewedAt = now;
-      else {
-        this.leaseLost = true;
-        await x.emit({ type: 'lease_lost', at: x.clock.now(), campaignId: this.id, owner: x.ownerName }, true);
-      }
-    } catch {
-      // The database is unreachable: the next step says so. Our lease expires on its own, and
-      // the store refuses our claims once it has.
-    }
-  }
-
-  private async reap(): Promise<void> {
-    const x = this.x;
-    try {
-      await x.reported(this.id, await x.store.reapDead(this.id, x.owner, x.clock.now(), await x.localDead(this.id)));
-    } catch {
-      // as for renew
     }
   }
 
@@ -148,9 +107,7 @@ export class CampaignLoop {
   /** One turn of the loop; true when the run for this campaign is over. */
   private async turn(): Promise<boolean> {
     const x = this.x;
-    // The timer renews the lease; a loop that finds it due (time jumped: a suspended process, a
-    // virtual clock) renews before it claims rather than be refused as expired.
-    if (this.beating || x.clock.now() - this.renewedAt >= x.leaseTtlMs / 4) await this.beat();
+    await this.lease.beforeClaim();
     const now = x.clock.now();
     const blocker = this.claimBlocker(now);
     const room = blocker ? 0 : x.transport.pool - this.inFlight.size;
@@ -201,7 +158,7 @@ export class CampaignLoop {
     const x = this.x;
     if (x.stopSignal.aborted) return 'stopped';
     if (this.fatal) return 'unavailable';
-    if (this.leaseLost) return 'lease_lost';
+    if (this.lease.lost) return 'lease_lost';
     if (this.storeError) return 'database_error';
     if (this.templateProblem) return 'error';
     if (x.deadline !== null && now >= x.deadline) return 'deadline';
@@ -302,7 +259,7 @@ export class CampaignLoop {
   private async drain(): Promise<void> {
     if (this.inFlight.size > 0) {
       const all = Promise.allSettled([...this.inFlight.keys()]);
-      if (!this.x.stopSignal.aborted && !this.leaseLost && !this.storeError) await all;
+      if (!this.x.stopSignal.aborted && !this.lease.lost && !this.storeError) await all;
       else {
         const timeout = new AbortController();
         await Promise.race([all, this.x.clock.sleep(this.x.drainTimeoutMs, timeout.signal)]);
@@ -422,74 +379,39 @@ export class CampaignLoop {
     this.finished.push(await this.interpret(recipient, batch, messageId, outcome));
   }
 
-  /** What one outcome means for the recipient (the store's update) and for the log. */
+  /**
+   * Records what one outcome means (interpretOutcome) in the run's counters, and acts on what it
+   * says about the whole campaign: a server that cannot be used, a provider's "slow down", a
+   * stored error that no longer holds.
+   */
   private async interpret(recipient: Recipient, batch: number, messageId: string, outcome: SendOutcome): Promise<Finished> {
     const x = this.x;
     const at = x.clock.now();
-    const attempt = recipient.attempts;
-    const base = { at, campaignId: this.id, recipientId: recipient.id, email: recipient.email, attempt, batch };
-    const result = (r: Omit<AttemptResult, 'recipientId' | 'at' | 'messageId'>): AttemptResult => ({ recipientId: recipient.id, at, messageId, ...r });
+    const { result, event, count } = interpretOutcome(outcome, { campaign: this.campaign, recipient, batch, messageId, at, random: x.random });
+    if (count) this.result[count]++;
     switch (outcome.kind) {
-      case 'sent': {
-        this.result.sent++;
+      case 'sent':
         if (this.campaign.lastError !== null) {
           // The server answers again: the stored error no longer describes the campaign.
           this.campaign = { ...this.campaign, lastError: null };
           await x.store.setLastError(this.id, null).catch(() => undefined);
         }
-        const providerId = outcome.providerId ?? null;
-        return {
-          result: result({ outcome: 'sent', detail: outcome.response, providerId }),
-          event: { ...base, type: 'sent', response: outcome.response, messageId, providerId },
-        };
-      }
-      case 'retry': {
-        // Nothing reached the provider (connect refused, request never written): not an attempt.
-        if (outcome.notSent) return { result: result({ outcome: 'refunded', detail: outcome.error }), event: null };
-        const dedupeUntil = outcome.dedupeUntil ?? null;
-        if (attempt >= this.campaign.maxAttempts) {
-          const error = `${outcome.error} (gave up after ${attempt} attempts)`;
-          if (dedupeUntil !== null) {
-            // The last request may have reached the provider: giving up is not "failed".
-            this.result.inDoubt++;
-            return { result: result({ outcome: 'in_doubt', detail: error }), event: { ...base, type: 'in_doubt', error } };
-          }
-          this.result.failed++;
-          return { result: result({ outcome: 'failed', detail: error }), event: { ...base, type: 'failed', error, suppressed: false } };
-        }
-        const retryAt = laterBy(at, retryDelayMs(this.campaign.retryDelaySeconds, attempt, x.random));
-        this.result.retried++;
-        return {
-          result: result({ outcome: 'retry', detail: outcome.error, retryAt, dedupeUntil }),
-          event: { ...base, type: 'retry_scheduled', retryAt, error: outcome.error },
-        };
-      }
-      case 'failed': {
-        this.result.failed++;
-        const suppress = outcome.unknownMailbox ? 'bounced' : null;
-        return { result: result({ outcome: 'failed', detail: outcome.error, suppress }), event: { ...base, type: 'failed', error: outcome.error, suppressed: !!suppress } };
-      }
-      case 'in_doubt':
-        this.result.inDoubt++;
-        return { result: result({ outcome: 'in_doubt', detail: outcome.error }), event: { ...base, type: 'in_doubt', error: outcome.error } };
+        break;
       case 'unavailable':
-        // The server was never reached with this message: not an attempt, not a failure.
         if (!this.fatal) {
           this.fatal = outcome.error;
           this.result.error = outcome.error;
           await x.store.setLastError(this.id, `mail server unavailable: ${outcome.error}`).catch(() => undefined);
           await x.emit({ at, campaignId: this.id, type: 'transport_error', error: outcome.error }, true);
         }
-        return { result: result({ outcome: 'refunded', detail: outcome.error }), event: null };
-      case 'throttled': {
-        // A provider's "slow down" (HTTP 429): a wait for the whole campaign, not an attempt.
-        const { until, error } = outcome;
-        if (until > this.throttledUntil) {
-          this.throttledUntil = until;
-          await x.emit({ at, campaignId: this.id, type: 'throttled', until, error }, true);
+        break;
+      case 'throttled':
+        if (outcome.until > this.throttledUntil) {
+          this.throttledUntil = outcome.until;
+          await x.emit({ at, campaignId: this.id, type: 'throttled', until: outcome.until, error: outcome.error }, true);
         }
-        return { result: result({ outcome: 'refunded', detail: error, throttleUntil: until }), event: null };
-      }
+        break;
     }
+    return { result, event };
   }
 }
