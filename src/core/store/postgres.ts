@@ -17,7 +17,7 @@ import type { Recipient, RecipientStatus } from '../types.js';
 import { ConfigError, UserError } from '../types.js';
 import { displayLocation, type OpenStoreOptions } from './open.js';
 import { APPLICATION, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
-import { pipelinedWrite } from './postgres-pipeline.js';
+import { begin, pipelinedWrite } from './postgres-pipeline.js';
 import { PgTx } from './postgres-tx.js';
 import { type Row, toCounts, toRecipient } from './rows.js';
 import { type Backend, SqlStore, type TxOptions } from './sql-store.js';
@@ -178,7 +178,7 @@ export function connect(loc: PgLocation, options: { max?: number } = {}): Sql {
 
 /** Creates the schema on first use and brings it to this version; refuses a newer or foreign one untouched. */
 async function migrate(sql: Sql, loc: PgLocation): Promise<void> {
-  await sql.begin(async (tx) => {
+  await begin(sql, '', async (tx) => {
     // One migrator at a time per schema (runners starting together on a new database).
     await tx`SELECT pg_advisory_xact_lock(hashtext(${`aremko-mail:${loc.schema}`}))`;
     const [exists] = await tx`SELECT 1 AS ok FROM pg_namespace WHERE nspname = ${loc.schema}`;
@@ -261,7 +261,7 @@ class PostgresBackend implements Backend {
     try {
       const sql = this.sql;
       if (options.single) return await this.guarded(() => fn(new PgTx(sql)), options);
-      return await this.guarded(async () => (await sql.begin('isolation level repeatable read read only', (tx) => fn(new PgTx(tx as unknown as Sql)))) as T, options);
+      return await this.guarded(() => begin(sql, 'isolation level repeatable read read only', (tx) => fn(new PgTx(tx as unknown as Sql))), options);
     } catch (err) {
       throw this.fault(err);
     }
