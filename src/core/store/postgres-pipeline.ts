@@ -47,9 +47,9 @@ export function isConnectionLoss(err: unknown): boolean {
  *   TypeError nobody can catch, which ends the process), or it runs on the session the pool has
  *   opened there since, outside any transaction. The server rolls back a transaction whose
  *   session ended: so `fn` failing that way never settles here, sql.begin sends nothing more, and
- *   it rejects by itself on the connection's close. That closes this path only: under bursts of
- *   concurrent writes just after a session ended, the same TypeError was still seen in 2 of 14
- *   test runs, from a path inside postgres.js.
+ *   it rejects by itself on the connection's close. That closes this path only: the same
+ *   TypeError was still seen under bursts of concurrent writes just after a session ended, from a
+ *   path inside postgres.js.
  * - The ended session's error (57P01) is kept by the connection object and handed to the first
  *   statement of its next session: a BEGIN that in fact succeeded is reported as failed. Nothing
  *   of `fn` ran then, so it is tried once more. (That BEGIN's session is left idle in a
