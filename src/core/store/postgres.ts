@@ -17,7 +17,7 @@ import type { Recipient, RecipientStatus } from '../types.js';
 import { ConfigError, UserError } from '../types.js';
 import { displayLocation, type OpenStoreOptions } from './open.js';
 import { APPLICATION, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
-import { begin, pipelinedWrite } from './postgres-pipeline.js';
+import { begin, isConnectionLoss, pipelinedWrite } from './postgres-pipeline.js';
 import { PgTx } from './postgres-tx.js';
 import { type Row, toCounts, toRecipient } from './rows.js';
 import { type Backend, SqlStore, type TxOptions } from './sql-store.js';
@@ -127,8 +127,10 @@ export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' |
         ? `cannot reach the database: host ${loc.host} not found`
         : code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT'
           ? `cannot reach the database at ${where} (timed out)`
-          : code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED' || code === 'CONNECTION_DESTROYED' || code === 'ECONNRESET' || code === 'EPIPE'
-            ? `lost the connection to the database at ${where}`
+          : isConnectionLoss(err)
+            ? /^57P0/.test(code)
+              ? `the database at ${where} is shutting down or starting up`
+              : `lost the connection to the database at ${where}`
             : code === '28P01' || code === '28000'
               ? `the database at ${where} refused the login${loc.user ? ` of user ${loc.user}` : ''}`
               : code === '3D000'
@@ -137,13 +139,9 @@ export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' |
                   ? `the database user${loc.user ? ` ${loc.user}` : ''} lacks a privilege: ${hide(e.message ?? '')}`
                   : code === '53100'
                     ? `the database at ${where} has no space left on its disk`
-                    : code === '57P01' || code === '57P02' || code === '57P03'
-                      ? `the database at ${where} is shutting down or starting up`
-                      : /^08/.test(code)
-                        ? `lost the connection to the database at ${where}`
-                        : code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
-                          ? `the database's TLS certificate could not be verified (${code}); with sslmode=verify-full give its CA as sslrootcert=<file>`
-                          : null;
+                    : code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+                      ? `the database's TLS certificate could not be verified (${code}); with sslmode=verify-full give its CA as sslrootcert=<file>`
+                      : null;
   if (!cause) return new Error(hide(e.message ?? String(err)));
   return new UserError(`database ${loc.display}: ${cause}`);
 }
