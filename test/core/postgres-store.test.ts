@@ -25,6 +25,13 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
     await db.cleanup();
   });
   const schemaOf = (location: string) => new URL(location).searchParams.get('schema')!;
+  /** Polls the server's own view (locks, waits) until `done`; 10 s at most. */
+  const until = async (done: () => Promise<boolean>, what = 'the server never got there') => {
+    for (const start = Date.now(); !(await done()); ) {
+      if (Date.now() - start > 10_000) throw new Error(what);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
 
   it('creates its own schema on first use, with its tables there and none in public', async () => {
     const store = await db.open();
@@ -79,6 +86,52 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
     expect(rows.length).toBeGreaterThan(1);
     for (const r of rows) expect(summary!.counts[r.status as keyof typeof summary.counts], r.status).toBe(r.n);
     expect(summary!.counts.pending + summary!.counts.failed).toBe(550 - Math.floor(550 / 7));
+    await store.close();
+  });
+
+  it('a recipient always has its campaign: one with none is refused, a campaign insert waits for a delete, deleting a campaign deletes its recipients and counts', async () => {
+    const store = await db.open();
+    const schema = schemaOf(db.location);
+    const { id } = await store.createCampaign(settings(), T0);
+    const { id: kept } = await store.createCampaign(settings(), T0);
+    await addRecipients(store, id, 30);
+    await addRecipients(store, kept, 5);
+    await expect(
+      admin.unsafe(`INSERT INTO "${schema}".recipients (campaign_id, email) VALUES (${id}, 'ok@example.org'), (${kept + 100}, 'orphan@example.org')`),
+    ).rejects.toMatchObject({ code: '23503', message: `recipients refer to campaign ${kept + 100}, which does not exist` });
+
+    // An open import holds its campaign as the foreign key did: a DELETE of it waits for the commit, then takes the new rows too.
+    const session = await store.beginImport(id);
+    await session.add([{ line: 2, email: 'late@example.org', fields: {} }]);
+    await session.commit();
+    await admin.unsafe(`DELETE FROM "${schema}".campaigns WHERE id = ${id}`);
+    expect(await admin.unsafe(`SELECT campaign_id, count(*)::int AS n FROM "${schema}".recipients GROUP BY campaign_id`)).toEqual([{ campaign_id: String(kept), n: 5 }]);
+    expect((await admin.unsafe(`SELECT count(*)::int AS n FROM "${schema}".campaign_counts WHERE campaign_id = ${id}`))[0]!.n).toBe(0);
+    expect((await store.summaries([kept], T0))[0]!.counts.pending).toBe(5);
+    await store.close();
+  });
+
+  it('an import holds its campaign: deleting the campaign meanwhile waits for the import, then deletes what it added', async () => {
+    const store = await db.open();
+    const schema = schemaOf(db.location);
+    const { id } = await store.createCampaign(settings(), T0);
+    const session = await store.beginImport(id);
+    await session.add(Array.from({ length: 20_000 }, (_, i) => ({ line: i + 2, email: `r${i}@example.org`, fields: {} })));
+    await session.add([{ line: 20_002, email: 'last@example.org', fields: {} }]);
+    // The first chunk is in once its transaction holds the campaigns table's row-share lock.
+    await until(async () => (await admin`SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${schema} AND c.relname = 'campaigns' AND l.mode = 'RowShareLock'`).length > 0, 'no lock');
+    const other = postgres(pgUrl()!.replace(/\?.*$/, ''), { onnotice: () => undefined, max: 1 });
+    try {
+      // postgres.js sends a query when it is awaited or executed.
+      const deleting = other.unsafe(`DELETE FROM "${schema}".campaigns WHERE id = ${id}`).execute();
+      await until(async () => (await admin`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM%'`).length > 0);
+      expect((await session.commit()).imported).toBe(20_001);
+      await deleting;
+    } finally {
+      await other.end({ timeout: 5 });
+    }
+    expect((await admin.unsafe(`SELECT count(*)::int AS n FROM "${schema}".recipients`))[0]!.n).toBe(0);
     await store.close();
   });
 

@@ -295,6 +295,39 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect(order).toEqual(['Ana@Example.com', 'blocked@EXAMPLE.com', 'zoe@example.com']);
   });
 
+  it('a large import arrives in many pieces (PostgreSQL moves it in chunks): the first occurrence still wins across them, in file order', async () => {
+    const c = await store.createCampaign(settings(), T0);
+    const N = 45_000; // more than two of PostgreSQL's 20,000-row chunks
+    const emailOf = (line: number) =>
+      line === 40_002 ? 'CLIENTE2@example.com' : line === 30_000 ? 'cliente25000@example.com' : `cliente${line}@example.com`;
+    const session = await store.beginImport(c.id);
+    for (let from = 2; from < N + 2; from += 1000) {
+      const rows = [];
+      for (let line = from; line < Math.min(from + 1000, N + 2); line++)
+        rows.push({ line, email: emailOf(line), fields: { email: emailOf(line), line: String(line) } });
+      await session.add(rows);
+    }
+    expect(await session.commit()).toEqual({ imported: N - 2, duplicates: 2, suppressed: 0 });
+    expect((await store.getRecipient(c.id, 'cliente2@example.com'))!.fields.line).toBe('2');
+    expect((await store.getRecipient(c.id, 'cliente25000@example.com'))!.fields.line).toBe('25000');
+    const lines: number[] = [];
+    for await (const r of store.iterateRecipients(c.id)) lines.push(Number(r.fields.line));
+    expect(lines).toHaveLength(N - 2);
+    expect(lines.every((line, i) => i === 0 || line > lines[i - 1]!)).toBe(true);
+    expect((await counts(c.id)).pending).toBe(N - 2);
+  });
+
+  it('an import aborted after many pieces leaves the campaign as it was', async () => {
+    const c = await store.createCampaign(settings(), T0);
+    await addRecipients(store, c.id, 3);
+    const session = await store.beginImport(c.id);
+    for (let from = 100; from < 50_100; from += 1000)
+      await session.add(Array.from({ length: 1000 }, (_, i) => ({ line: from + i, email: `x${from + i}@example.com`, fields: {} })));
+    await session.abort();
+    expect((await store.summaries([c.id], T0))[0]!.counts.total).toBe(3);
+    expect(await total(c.id, 'pending')).toBe(3);
+  });
+
   it('an aborted import leaves the campaign as it was', async () => {
     const c = await store.createCampaign(settings(), T0);
     const session = await store.beginImport(c.id);

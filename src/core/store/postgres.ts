@@ -11,12 +11,12 @@
  */
 import { readFileSync } from 'node:fs';
 import postgres, { type Sql } from 'postgres';
-import { Writable } from 'node:stream';
 import type { ImportCounts, ImportSession, StagedRecipient } from '../store.js';
 import type { Recipient, RecipientStatus } from '../types.js';
 import { ConfigError, UserError } from '../types.js';
 import { displayLocation, type OpenStoreOptions } from './open.js';
 import { APPLICATION, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
+import { beginPgImport } from './postgres-import.js';
 import { begin, isConnectionLoss, pipelinedWrite } from './postgres-pipeline.js';
 import { PgTx } from './postgres-tx.js';
 import { type Row, toCounts, toRecipient } from './rows.js';
@@ -207,11 +207,6 @@ async function migrate(sql: Sql, loc: PgLocation): Promise<void> {
   });
 }
 
-/** COPY's text format: backslash, tab and line breaks escaped. */
-function copyField(value: string): string {
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
 /**
  * How long an engine call may take before the connections are dropped and made anew. Its
  * transactions take milliseconds, or up to the server's idle_in_transaction_session_timeout
@@ -296,96 +291,8 @@ class PostgresBackend implements Backend {
     return { value: await Promise.race([answered, committed]), durable };
   }
 
-  async beginImport(campaignId: number): Promise<ImportSession> {
-    // A connection of its own: the staging table is TEMP (this session only), filled by COPY,
-    // then moved in one short transaction; nothing a runner waits on is locked meanwhile.
-    // postgres.js 3.4.9's reserve() never resolves when it has to open the connection itself
-    // with fetch_types off (porsager/postgres#751, #1219): a query first leaves an open one in
-    // the pool for it to take (the idle timeout may have closed the last one meanwhile).
-    const conn = await this.sql`SELECT 1`.then(() => this.sql.reserve()).catch((err) => Promise.reject(this.fault(err)));
-    let copy: Writable | null = null;
-    let staged = 0;
-    let released = false;
-    const release = async () => {
-      if (released) return;
-      released = true;
-      await conn`DROP TABLE IF EXISTS import_stage`.catch(() => undefined);
-      conn.release();
-    };
-    try {
-      await conn`CREATE TEMP TABLE IF NOT EXISTS import_stage (line bigint PRIMARY KEY, email text NOT NULL, fields jsonb NOT NULL)`;
-      await conn`TRUNCATE import_stage`;
-    } catch (err) {
-      await release();
-      throw this.fault(err);
-    }
-    const write = (stream: Writable, chunk: string) =>
-      new Promise<void>((resolve, reject) => {
-        stream.write(chunk, (err) => (err ? reject(err) : resolve()));
-      });
-    return {
-      add: async (rows: StagedRecipient[]) => {
-        try {
-          copy ??= (await conn`COPY import_stage (line, email, fields) FROM STDIN`.writable()) as Writable;
-          let text = '';
-          for (const r of rows) text += `${r.line}\t${copyField(r.email)}\t${copyField(JSON.stringify(r.fields))}\n`;
-          await write(copy, text);
-          staged += rows.length;
-        } catch (err) {
-          throw this.fault(err);
-        }
-      },
-      commit: async (): Promise<ImportCounts> => {
-        try {
-          if (copy) {
-            const done = copy;
-            await new Promise<void>((resolve, reject) => {
-              done.once('error', reject);
-              done.end(() => resolve());
-            });
-            copy = null;
-          }
-          // BEGIN/COMMIT by hand: the staging table lives on this reserved connection only.
-          await conn.unsafe('BEGIN');
-          try {
-            const tx = conn;
-            const before = toCounts(await tx`SELECT status, n FROM campaign_counts WHERE campaign_id = ${campaignId}`);
-            // The first occurrence of an address in the file wins, and rows keep file order.
-            await tx`
-              INSERT INTO recipients (campaign_id, email, status, fields)
-              SELECT ${campaignId}, d.email,
-                CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE lower(x.email) = lower(d.email)) THEN 'suppressed' ELSE 'pending' END,
-                d.fields
-              FROM (SELECT DISTINCT ON (lower(email)) line, email, fields FROM import_stage ORDER BY lower(email), line) d
-              ORDER BY d.line
-              ON CONFLICT (campaign_id, lower(email)) DO NOTHING`;
-            const after = toCounts(await tx`SELECT status, n FROM campaign_counts WHERE campaign_id = ${campaignId}`);
-            const imported = after.pending - before.pending;
-            const suppressed = after.suppressed - before.suppressed;
-            await conn.unsafe('COMMIT');
-            // Fresh statistics for the planner at once: right after a large import, until
-            // autovacuum gets to it, claims planned on the old ones scan (measured at 50,000
-            // recipients: 23 ms per engine step before, 5 ms after). Sampled, so cheap at any size.
-            if (imported + suppressed > 0) await conn`ANALYZE recipients`.catch(() => undefined);
-            return { imported, suppressed, duplicates: staged - imported - suppressed };
-          } catch (err) {
-            await conn.unsafe('ROLLBACK').catch(() => undefined);
-            throw err;
-          }
-        } catch (err) {
-          throw this.fault(err);
-        } finally {
-          await release();
-        }
-      },
-      abort: async () => {
-        if (copy) {
-          copy.on('error', () => undefined);
-          copy.destroy();
-        }
-        await release();
-      },
-    };
+  beginImport(campaignId: number): Promise<ImportSession> {
+    return beginPgImport(this.sql, campaignId, this.fault);
   }
 
   async *iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient> {
