@@ -135,6 +135,33 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
     await store.close();
   });
 
+  it('an import whose session the server ends mid-file fails in one line, does not crash, and leaves the campaign as it was', async () => {
+    const store = await db.open();
+    const schema = schemaOf(db.location);
+    const { id } = await store.createCampaign(settings(), T0);
+    await addRecipients(store, id, 3);
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ line: from + i, email: `r${from + i}@example.org`, fields: {} }));
+    const session = await store.beginImport(id);
+    await session.add(rows(2, 20_000));
+    await session.add(rows(20_002, 10));
+    const holder = async () =>
+      (await admin`SELECT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = ${schema} AND c.relname = 'campaigns' AND l.mode = 'RowShareLock'`)[0]?.pid as number | undefined;
+    await until(async () => (await holder()) !== undefined, 'the first chunk never went in');
+    await admin`SELECT pg_terminate_backend(${(await holder())!})`;
+    const failure = await (async () => {
+      await session.add(rows(20_012, 20_000)); // a chunk for the ended session
+      await session.commit();
+    })().catch((err: Error) => err);
+    expect(failure).toBeInstanceOf(UserError);
+    expect((failure as Error).message).not.toContain('\n');
+    expect((failure as Error).message).toMatch(/^database /);
+    await session.abort();
+    expect((await store.summaries([id], T0))[0]!.counts.total).toBe(3);
+    expect((await admin.unsafe(`SELECT count(*)::int AS n FROM "${schema}".recipients`))[0]!.n).toBe(3);
+    await store.close();
+  });
+
   it('refuses a schema written by a newer version, and one holding another application\'s tables, leaving both untouched', async () => {
     const store = await db.open();
     await store.close();

@@ -149,7 +149,7 @@ export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' |
 /** Numbers in, numbers out: bigint columns (times, ids, counts) parse as JS numbers. */
 const BIGINT_AS_NUMBER = { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) };
 
-export function connect(loc: PgLocation, options: { max?: number } = {}): Sql {
+export function connect(loc: PgLocation, options: { max?: number; idleTimeout?: number; onclose?: () => void } = {}): Sql {
   return postgres({
     host: loc.host,
     port: loc.port,
@@ -159,8 +159,9 @@ export function connect(loc: PgLocation, options: { max?: number } = {}): Sql {
     ssl: sslOption(loc),
     max: options.max ?? 4,
     connect_timeout: 15,
-    idle_timeout: 60,
+    idle_timeout: options.idleTimeout ?? 60,
     fetch_types: false,
+    ...(options.onclose ? { onclose: options.onclose } : {}),
     onnotice: () => undefined,
     types: { bigint: BIGINT_AS_NUMBER } as never,
     transform: { undefined: null },
@@ -292,7 +293,8 @@ class PostgresBackend implements Backend {
   }
 
   beginImport(campaignId: number): Promise<ImportSession> {
-    return beginPgImport(this.sql, campaignId, this.fault);
+    // No idle timeout: the session must outlive the pauses of a file read from a slow pipe.
+    return beginPgImport(({ onclose }) => connect(this.loc, { max: 1, idleTimeout: 0, onclose }), campaignId, this.fault);
   }
 
   async *iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient> {
