@@ -13,7 +13,8 @@
  *
  * Why one transaction: an import is all or nothing, as on SQLite. The moved rows are invisible
  * to runners until it commits; the campaign's status-count rows are locked from the first chunk
- * on, so a runner claiming in the same campaign waits for the commit.
+ * on, so a runner claiming in the same campaign waits for the commit (as it waited for the one
+ * final INSERT before: 52 s of one 78 s import of 1,000,000 rows).
  */
 import type { Sql } from 'postgres';
 import type { Writable } from 'node:stream';

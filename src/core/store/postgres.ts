@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import postgres, { type Sql } from 'postgres';
-import type { ImportCounts, ImportSession, StagedRecipient } from '../store.js';
+import type { ImportSession } from '../store.js';
 import type { Recipient, RecipientStatus } from '../types.js';
 import { ConfigError, UserError } from '../types.js';
 import { displayLocation, type OpenStoreOptions } from './open.js';
@@ -19,7 +19,7 @@ import { APPLICATION, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema
 import { beginPgImport } from './postgres-import.js';
 import { begin, isConnectionLoss, pipelinedWrite } from './postgres-pipeline.js';
 import { PgTx } from './postgres-tx.js';
-import { type Row, toCounts, toRecipient } from './rows.js';
+import { type Row, toRecipient } from './rows.js';
 import { type Backend, SqlStore, type TxOptions } from './sql-store.js';
 import type { Tx } from './tx.js';
 
