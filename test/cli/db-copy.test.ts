@@ -1,4 +1,5 @@
 /** `db copy`: a real SQLite database, with history, into a real PostgreSQL schema — then sent on from there. */
+import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgUrl, type TestDatabase } from '../helpers/backends.js';
@@ -96,6 +97,19 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('db copy', () => {
     const notPg = await runCli(['db', 'copy', '--to', 'mysql://u:p@h/db', '--from', lite.location]);
     expect(notPg.code).toBe(2);
     expect(notPg.stderr).toMatch(/--to: .* is not a postgres:\/\/ or postgresql:\/\/ URL/);
+  });
+
+  it('refuses a source whose recipients belong to a campaign it does not have (the check the copy does while triggers are off)', async () => {
+    await history();
+    const raw = new Database(lite.location);
+    raw.pragma('foreign_keys = OFF'); // as a hand edit could leave it
+    raw.prepare(`INSERT INTO recipients (campaign_id, email, status, fields) VALUES (77, 'orphan@example.com', 'pending', '{}')`).run();
+    raw.close();
+    const r = await runCli(['db', 'copy', '--to', pg.location, '--from', lite.location]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^aremko-mail: db copy: .* has recipients of campaign 77, which it does not have; nothing was copied$/);
+    const store = await pg.open();
+    expect(await store.listCampaigns()).toEqual([]);
   });
 
   it('in a terminal it shows rows copied, the rate and the time left; in a pipe, only its summary', async () => {

@@ -133,6 +133,11 @@ export async function copySqliteToPostgres(
       }
       options.onProgress?.({ table: 'events', done: before, total: allRows, verifying: true });
       await conn.unsafe('ALTER TABLE recipients ENABLE TRIGGER USER');
+      // With the user triggers off, so was the check that a recipient's campaign exists (a
+      // trigger since schema 3, no longer a foreign key): done here once, for every row.
+      const [orphan] = await conn`SELECT r.campaign_id FROM recipients r WHERE NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = r.campaign_id) LIMIT 1`;
+      if (orphan)
+        throw new UserError(`db copy: ${source.display} has recipients of campaign ${orphan.campaign_id}, which it does not have; nothing was copied`);
       await conn`INSERT INTO campaign_counts (campaign_id, status, n) SELECT campaign_id, status, count(*) FROM recipients GROUP BY 1, 2`;
       for (const t of IDENTITY)
         await conn.unsafe(`SELECT setval(pg_get_serial_sequence('"${loc.schema}".${t}', 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) FROM ${t}`);
