@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import type { Sql } from 'postgres';
 import { Writable } from 'node:stream';
 import { UserError } from '../types.js';
+import { copyText } from './postgres-import.js';
 import { openPostgresStore, parsePostgresUrl, pgFault, type PgLocation } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 
@@ -40,11 +41,10 @@ export interface CopyReport {
 
 type Row = Record<string, unknown>;
 
-/** COPY's text format: \N for null, backslash, tab and line breaks escaped. */
+/** COPY's text format: \N for null, the rest as copyText writes it. */
 function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
-  const s = typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  return copyText(typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 }
 
 function write(stream: Writable, chunk: string): Promise<void> {

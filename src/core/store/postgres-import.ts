@@ -29,8 +29,8 @@ const FLUSH_AFTER_MS = 2_000;
 /** How long the import's session may sit idle in its transaction before the server ends it. */
 const IDLE_LIMIT_S = 60;
 
-/** COPY's text format: backslash, tab and line breaks escaped. */
-function copyField(value: string): string {
+/** A value in COPY's text format: backslash, tab and line breaks escaped (db copy writes its rows with it too). */
+export function copyText(value: string): string {
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
@@ -141,7 +141,7 @@ export async function beginPgImport(open: ImportClient, campaignId: number, faul
   return {
     add: async (rows: StagedRecipient[]) => {
       try {
-        for (const r of rows) text += `${r.line}\t${copyField(r.email)}\t${copyField(JSON.stringify(r.fields))}\n`;
+        for (const r of rows) text += `${r.line}\t${copyText(r.email)}\t${copyText(JSON.stringify(r.fields))}\n`;
         rowsInText += rows.length;
         staged += rows.length;
         // At most one chunk on its way while the next is built.
