@@ -49,7 +49,31 @@ const address = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(local, domain).map(([l, d]) => `${l}${d}`) },
 );
 
+/**
+ * Everyday ASCII addresses, which isValidAddress answers without validator when they look plain
+ * enough: letters of both cases, digits, `. _ + -` anywhere (leading, trailing, doubled dots and
+ * hyphens included), top-level domains of letters, digits, one character or `xn--`, labels and
+ * local parts around their limits.
+ */
+const ASCII_LOCAL = ['a', 'Z', '0', '.', '_', '+', '-', '=', "'"];
+const ASCII_LABEL = ['a', 'Q', '7', '-', '_'];
+const asciiRun = (chars: string[], min: number, max: number) => fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));
+const asciiLabel = fc.oneof({ weight: 4, arbitrary: asciiRun(ASCII_LABEL, 1, 6) }, { weight: 1, arbitrary: asciiRun(ASCII_LABEL, 61, 65) });
+const asciiTld = fc.oneof(fc.constantFrom('cl', 'COM', 'c', '1', '12', 'xn--p1ai', 'c1', 'c-l', 'c_l'), asciiRun(['a', 'B'], 60, 66));
+const asciiAddress = fc
+  .tuple(fc.oneof({ weight: 4, arbitrary: asciiRun(ASCII_LOCAL, 1, 8) }, { weight: 1, arbitrary: asciiRun(ASCII_LOCAL, 62, 66) }), fc.array(asciiLabel, { minLength: 1, maxLength: 4 }), asciiTld)
+  .map(([l, labels, tld]) => `${l}@${[...labels, tld].join('.')}`);
+
 describe(`isValidAddress agrees with validator's isEmail, limits included (seed ${SEED})`, () => {
+  it('for everyday ASCII addresses, the plain ones answered without validator', () => {
+    fc.assert(
+      fc.property(asciiAddress, (a) => {
+        expect(isValidAddress(a), JSON.stringify(a)).toBe(validatorSays(a));
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
   it('for generated addresses around each length limit', () => {
     fc.assert(
       fc.property(address, (a) => {
