@@ -135,6 +135,36 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
     await store.close();
   });
 
+  it('imports into one campaign take turns: the second waits for the first, then skips the addresses it brought', async () => {
+    // The first import finds the campaign empty and inserts what it has not seen unchecked; had
+    // the second not waited, it would have found it empty too, and failed on the unique index.
+    const store = await db.open();
+    const { id } = await store.createCampaign(settings(), T0);
+    const first = await store.beginImport(id);
+    await first.add([
+      { line: 2, email: 'shared@example.org', fields: {} },
+      { line: 3, email: 'one@example.org', fields: {} },
+    ]);
+    const opening = store.beginImport(id);
+    await until(async () => (await admin`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`).length > 0, 'the second import never waited');
+    expect(await first.commit()).toEqual({ imported: 2, duplicates: 0, suppressed: 0 });
+    const second = await opening;
+    await second.add([
+      { line: 2, email: 'SHARED@example.org', fields: {} },
+      { line: 3, email: 'two@example.org', fields: {} },
+    ]);
+    expect(await second.commit()).toEqual({ imported: 1, duplicates: 1, suppressed: 0 });
+    // Other campaigns do not wait.
+    const other = await store.createCampaign(settings(), T0);
+    const third = await store.beginImport(id);
+    const elsewhere = await store.beginImport(other.id);
+    await elsewhere.add([{ line: 2, email: 'shared@example.org', fields: {} }]);
+    expect(await elsewhere.commit()).toEqual({ imported: 1, duplicates: 0, suppressed: 0 });
+    await third.abort();
+    expect((await store.summaries([id], T0))[0]!.counts.total).toBe(3);
+    await store.close();
+  });
+
   it('an import whose session the server ends mid-file fails in one line, does not crash, and leaves the campaign as it was', async () => {
     const store = await db.open();
     const schema = schemaOf(db.location);

@@ -317,6 +317,29 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect((await counts(c.id)).pending).toBe(N - 2);
   });
 
+  it('imports: after an address beyond ASCII, duplicates are still found, whatever their case', async () => {
+    const c = await store.createCampaign(settings(), T0);
+    const session = await store.beginImport(c.id);
+    const emails = ['ana@example.com', 'josé@example.com', 'ANA@example.com', 'josé@example.com', 'new@example.com', 'New@Example.com'];
+    await session.add(emails.map((email, i) => ({ line: i + 2, email, fields: { line: String(i + 2) } })));
+    expect(await session.commit()).toEqual({ imported: 3, duplicates: 3, suppressed: 0 });
+    expect((await store.getRecipient(c.id, 'ana@example.com'))!.fields.line).toBe('2');
+    expect((await store.getRecipient(c.id, 'new@example.com'))!.fields.line).toBe('6');
+  });
+
+  it('a suppression added while an import is under way holds for the rows it imports', async () => {
+    const c = await store.createCampaign(settings(), T0);
+    const session = await store.beginImport(c.id);
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ line: from + i, email: `r${from + i}@example.com`, fields: {} }));
+    await session.add(rows(2, 25_000)); // on PostgreSQL, a first chunk moves meanwhile
+    await store.addSuppressions(['R7@example.com', 'r25010@example.com'], 'manual', T0);
+    await session.add(rows(25_002, 10));
+    expect(await session.commit()).toEqual({ imported: 25_008, duplicates: 0, suppressed: 2 });
+    expect((await store.getRecipient(c.id, 'r7@example.com'))!.status).toBe('suppressed');
+    expect((await store.getRecipient(c.id, 'r25010@example.com'))!.status).toBe('suppressed');
+    expect(await counts(c.id)).toMatchObject({ pending: 25_008, suppressed: 2 });
+  });
+
   it('an import aborted after many pieces leaves the campaign as it was', async () => {
     const c = await store.createCampaign(settings(), T0);
     await addRecipients(store, c.id, 3);
