@@ -37,6 +37,10 @@ export interface ImportCounts {
   suppressed: number;
 }
 
+export interface ImportSessionOptions {
+  onWait?: () => void;
+}
+
 /** Rows are staged outside the main tables, then moved in one short transaction. */
 export interface ImportSession {
   add(rows: StagedRecipient[]): Promise<void>;
@@ -170,7 +174,11 @@ export interface Store {
   /** Makes the next batch due now (`--ignore-schedule`). */
   makeBatchDue(id: number, now: number): Promise<void>;
 
-  beginImport(campaignId: number): Promise<ImportSession>;
+  /**
+   * Opens an import into the campaign. Imports into one campaign may take turns (PostgreSQL):
+   * `onWait` is called once if this one must wait for another to commit first.
+   */
+  beginImport(campaignId: number, options?: ImportSessionOptions): Promise<ImportSession>;
   /** For each field name, how many non-suppressed recipients lack it. */
   missingFields(campaignId: number, fields: string[]): Promise<Map<string, number>>;
   getRecipient(campaignId: number, email: string): Promise<Recipient | null>;

@@ -140,13 +140,15 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
     // the second not waited, it would have found it empty too, and failed on the unique index.
     const store = await db.open();
     const { id } = await store.createCampaign(settings(), T0);
-    const first = await store.beginImport(id);
+    const waits: string[] = [];
+    const first = await store.beginImport(id, { onWait: () => waits.push('first') });
     await first.add([
       { line: 2, email: 'shared@example.org', fields: {} },
       { line: 3, email: 'one@example.org', fields: {} },
     ]);
-    const opening = store.beginImport(id);
+    const opening = store.beginImport(id, { onWait: () => waits.push('second') });
     await until(async () => (await admin`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`).length > 0, 'the second import never waited');
+    expect(waits).toEqual(['second']); // told before it waits, so the operator sees why nothing moves
     expect(await first.commit()).toEqual({ imported: 2, duplicates: 0, suppressed: 0 });
     const second = await opening;
     await second.add([

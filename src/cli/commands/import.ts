@@ -50,7 +50,8 @@ export const inputLabel = (input: AddressInput) => (typeof input === 'string' ? 
  */
 function reportingStore(store: Store, p: Progress): Store {
   const beginImport = async (campaignId: number): Promise<ImportSession> => {
-    const session = await store.beginImport(campaignId);
+    const session = await store.beginImport(campaignId, { onWait: () => p.phase('waiting for another import into this campaign') });
+    p.phase(null);
     return {
       add: (rows: StagedRecipient[]) => {
         const last = rows[rows.length - 1];

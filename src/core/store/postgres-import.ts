@@ -25,7 +25,7 @@
 import type { Sql } from 'postgres';
 import type { Writable } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
-import type { ImportCounts, ImportSession, StagedRecipient } from '../store.js';
+import type { ImportCounts, ImportSessionOptions, ImportSession, StagedRecipient } from '../store.js';
 import { isConnectionLoss } from './postgres-pipeline.js';
 import { SeenAddresses } from './seen-addresses.js';
 
@@ -66,7 +66,12 @@ export type ImportClient = (options: { onclose: () => void }) => Sql;
  * Opens an import session into `campaignId` on a client of its own. `fault` turns a driver
  * error into the store's message (the password hidden).
  */
-export async function beginPgImport(open: ImportClient, campaignId: number, fault: (err: unknown) => Error): Promise<ImportSession> {
+export async function beginPgImport(
+  open: ImportClient,
+  campaignId: number,
+  fault: (err: unknown) => Error,
+  options: ImportSessionOptions = {},
+): Promise<ImportSession> {
   // A client of its own rather than a connection reserved from the store's pool: when the
   // server ends the session, postgres.js 3.4.9 writes a reserved connection's next statement to
   // a socket that is gone (an uncaught TypeError, or a promise that never settles). Here the
@@ -111,7 +116,12 @@ export async function beginPgImport(open: ImportClient, campaignId: number, faul
     // Imports into this campaign take turns, so that whether it was empty stays true to the end.
     // (An advisory lock rather than the campaign's row: runners lock that row at every step,
     // and pause or cancel would wait for the import.)
-    await live()`SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.import.' || ${campaignId}::bigint, 0))`;
+    const lockKey = live()`hashtextextended(current_schema() || '.import.' || ${campaignId}::bigint, 0)`;
+    const [turn] = await live()`SELECT pg_try_advisory_xact_lock(${lockKey}) AS ours`;
+    if (!turn!.ours) {
+      options.onWait?.();
+      await live()`SELECT pg_advisory_xact_lock(${lockKey})`;
+    }
     const [existing] = await live()`SELECT EXISTS (SELECT 1 FROM recipients WHERE campaign_id = ${campaignId}) AS recipients,
       EXISTS (SELECT 1 FROM suppressions) AS suppressions`;
     if (!existing!.recipients) seen = new SeenAddresses();

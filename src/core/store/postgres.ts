@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import postgres, { type Sql } from 'postgres';
-import type { ImportSession } from '../store.js';
+import type { ImportSessionOptions, ImportSession } from '../store.js';
 import type { Recipient, RecipientStatus } from '../types.js';
 import { ConfigError, UserError } from '../types.js';
 import { displayLocation, type OpenStoreOptions } from './open.js';
@@ -292,9 +292,9 @@ class PostgresBackend implements Backend {
     return { value: await Promise.race([answered, committed]), durable };
   }
 
-  beginImport(campaignId: number): Promise<ImportSession> {
+  beginImport(campaignId: number, options: ImportSessionOptions = {}): Promise<ImportSession> {
     // No idle timeout: the session must outlive the pauses of a file read from a slow pipe.
-    return beginPgImport(({ onclose }) => connect(this.loc, { max: 1, idleTimeout: 0, onclose }), campaignId, this.fault);
+    return beginPgImport(({ onclose }) => connect(this.loc, { max: 1, idleTimeout: 0, onclose }), campaignId, this.fault, options);
   }
 
   async *iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient> {

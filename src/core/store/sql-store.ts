@@ -9,6 +9,7 @@ import type {
   AttemptResult,
   BatchStats,
   ClaimOptions,
+  ImportSessionOptions,
   ImportSession,
   NewEvent,
   Reaped,
@@ -56,7 +57,7 @@ export interface Backend {
    * that did not commit); a rejection nobody has awaited yet is not reported as unhandled.
    */
   writeEarly<T>(fn: (t: Tx) => Promise<T>, options?: TxOptions): Promise<{ value: T; durable: Promise<void> }>;
-  beginImport(campaignId: number): Promise<ImportSession>;
+  beginImport(campaignId: number, options?: ImportSessionOptions): Promise<ImportSession>;
   iterateRecipients(campaignId: number, status?: RecipientStatus): AsyncIterable<Recipient>;
   changeMarker(): Promise<number>;
   close(): Promise<void>;
@@ -110,8 +111,8 @@ export class SqlStore implements Store {
     });
   }
 
-  beginImport(campaignId: number): Promise<ImportSession> {
-    return this.backend.beginImport(campaignId);
+  beginImport(campaignId: number, options?: ImportSessionOptions): Promise<ImportSession> {
+    return this.backend.beginImport(campaignId, options);
   }
 
   missingFields(campaignId: number, fields: string[]): Promise<Map<string, number>> {
