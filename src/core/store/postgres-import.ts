@@ -25,7 +25,7 @@
 import type { Sql } from 'postgres';
 import type { Writable } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
-import type { ImportCounts, ImportSessionOptions, ImportSession, StagedRecipient } from '../store.js';
+import type { ImportCounts, ImportSession, ImportSessionOptions, StagedRecipient } from '../store.js';
 import { isConnectionLoss } from './postgres-pipeline.js';
 import { SeenAddresses } from './seen-addresses.js';
 

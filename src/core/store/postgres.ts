@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import postgres, { type Sql } from 'postgres';
-import type { ImportSessionOptions, ImportSession } from '../store.js';
+import type { ImportSession, ImportSessionOptions } from '../store.js';
 import type { Recipient, RecipientStatus } from '../types.js';
 import { ConfigError, UserError } from '../types.js';
 import { displayLocation, type OpenStoreOptions } from './open.js';
