@@ -45,12 +45,18 @@ export const inputLabel = (input: AddressInput) => (typeof input === 'string' ? 
 
 /**
  * A store whose import session reports to a progress line: lines read (the line number of the
- * last row staged), then "writing to the database" while the staged rows are committed. The
- * rest of the store is the store itself.
+ * last row staged), then "writing to the database" while the staged rows are committed. Without
+ * one (--json, no terminal), a wait for another import into the campaign is told on stderr in
+ * one line, so that a scheduled job's log says why it took long. The rest of the store is the
+ * store itself.
  */
-function reportingStore(store: Store, p: Progress): Store {
+function reportingStore(store: Store, p: Progress | null): Store {
   const beginImport = async (campaignId: number): Promise<ImportSession> => {
-    const session = await store.beginImport(campaignId, { onWait: () => p.phase('waiting for another import into this campaign') });
+    const onWait = p
+      ? () => p.phase('waiting for another import into this campaign')
+      : () => process.stderr.write(`campaign ${campaignId}: waiting for another import into it to finish\n`);
+    const session = await store.beginImport(campaignId, { onWait });
+    if (!p) return session;
     p.phase(null);
     return {
       add: (rows: StagedRecipient[]) => {
@@ -77,11 +83,11 @@ function reportingStore(store: Store, p: Progress): Store {
 
 /**
  * `import` watched from a terminal: lines read of about how many, the rate, the time left, on
- * stderr (nothing when stdout or stderr is not a terminal, or with --json). The total is
- * estimated from the file's size (none for standard input or a pipe).
+ * stderr (nothing when stdout or stderr is not a terminal, or with --json, but a wait for
+ * another import). The total is estimated from the file's size (none for standard input or a pipe).
  */
 export function watchImport(store: Store, input: AddressInput, json: boolean | undefined): { store: Store; stop: () => void } {
-  if (!terminalWanted({ json })) return { store, stop: () => undefined };
+  if (!terminalWanted({ json })) return { store: reportingStore(store, null), stop: () => undefined };
   const lines = typeof input === 'string' ? estimateLineCount(input) : null;
   const p = new Progress({ label: inputLabel(input), unit: 'lines', total: lines === null ? null : Math.max(0, lines - 1), estimated: true });
   return { store: reportingStore(store, p), stop: () => p.stop() };
