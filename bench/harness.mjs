@@ -6,7 +6,7 @@ import { closeSync, copyFileSync, cpSync, fsyncSync, mkdirSync, mkdtempSync, ope
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BENCH, fmt, loadAvg, measure, median, pgAdmin, pgDatabaseUrl, startDurablePg } from './lib.mjs';
+import { BENCH, fmt, loadAvg, measure, median, pgAdmin, pgDatabaseUrl, startDurablePg, treeCpuMsOf } from './lib.mjs';
 
 const REPO = join(import.meta.dirname, '..');
 const require = createRequire(join(REPO, 'package.json'));
@@ -107,12 +107,18 @@ export function createHarness({ quick }) {
       const admin = await pgAdmin(server.url);
       const [{ version }] = await admin`SELECT version()`;
       const settings = Object.fromEntries((await admin`SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers')`).map((r) => [r.name, r.setting]));
+      // The postmaster: the admin connection's backend is its child. Its process tree's CPU is the server's.
+      const [{ backend }] = await admin`SELECT pg_backend_pid() AS backend`;
+      const stat = readFileSync(`/proc/${backend}/stat`, 'utf8');
+      const postmasterPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       let n = 0;
       pg = {
         server,
         version,
         settings,
         admin,
+        /** CPU the server has used so far, in ms (all its processes, those ended included). */
+        cpuMs: () => treeCpuMsOf(postmasterPid),
         /** The URL of database `name` on this server (the tool's tables in its default schema). */
         url: (name) => pgDatabaseUrl(server.url, name),
         /** A new empty database. */

@@ -106,6 +106,28 @@ export function cpuMsOf(pid) {
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
 }
 
+/**
+ * CPU of a server made of processes (PostgreSQL: the postmaster and its backends), in ms: its own
+ * utime + stime, its live children's, and what its exited children left in its cutime + cstime
+ * (a backend ends with its connection, so its CPU is found there once the client has gone).
+ */
+export function treeCpuMsOf(pid) {
+  const ticks = (p, from) => {
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return f.slice(11, from === 'all' ? 15 : 13).reduce((a, x) => a + Number(x), 0);
+    } catch {
+      return 0; // a child that ended meanwhile: counted in the parent's cutime once reaped
+    }
+  };
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {}
+  return ((ticks(pid, 'all') + kids.reduce((a, k) => a + ticks(k, 'own'), 0)) * 1000) / CLK_TCK;
+}
+
 /** VmRSS and VmHWM of a process, in kB. */
 export function rssOf(pid) {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
