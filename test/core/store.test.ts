@@ -217,6 +217,17 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect((await claim(id, me.token, T0 + 60_001)).kind).toBe('claimed');
   });
 
+  it('rate limit: answers recorded in the same step as a claim count against it', async () => {
+    const id = await sendingCampaign(10, { rate: { count: 2, windowSeconds: 60 }, batchSize: 100 });
+    await join(id, me, T0, [], 600_000);
+    const [a, b] = claimed(await claim(id, me.token, T0, 2));
+    // The engine's step: record both answers, then claim in the same transaction.
+    const step = await store.step(id, me.token, T0 + 1000, [answer(a!.id, 'sent', T0 + 1000), answer(b!.id, 'sent', T0 + 1000)], 2);
+    expect(step.recorded).toEqual([true, true]);
+    expect(step.claim).toEqual({ kind: 'wait', until: T0 + 60_001, reason: 'rate' });
+    expect(await counts(id)).toMatchObject({ sent: 2, sending: 0, pending: 8 });
+  });
+
   it('send window: nothing is claimed outside the hours of its zone, and status says until when', async () => {
     const night = Date.parse('2026-11-27T03:00:00Z'); // 00:00 in Santiago (UTC-3 in summer)
     const id = await sendingCampaign(2, { window: { start: '09:00', end: '18:00' }, timeZone: 'America/Santiago' });
