@@ -269,6 +269,25 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect(await counts(id)).toMatchObject({ sent: 1, in_doubt: 1, pending: 0 });
   });
 
+  it('idempotency: a runner whose transport does not deduplicate never resends what may have reached one that does — in doubt instead', async () => {
+    const id = await sendingCampaign(3, { batchSize: 10 });
+    await join(id, other);
+    const window = 24 * 3600_000;
+    claimed(await claim(id, other.token, T0, 2, window));
+    await join(id, me, T0 + 1, [other.token]);
+    expect(await counts(id)).toMatchObject({ pending: 3, in_doubt: 0 });
+    // Through SMTP (no idempotency window), well within the provider's window: only the
+    // recipient never tried is claimed; the two requeued ones are in doubt, saying why.
+    const taken = claimed(await claim(id, me.token, T0 + 2, 3, null));
+    expect(taken.map((r) => r.email)).toEqual(['r2@example.com']);
+    expect(await counts(id)).toMatchObject({ pending: 0, sending: 1, in_doubt: 2 });
+    const { rows } = await store.listRecipients(id, { statuses: ['in_doubt'], limit: 10, offset: 0 });
+    expect(rows.map((r) => [r.email, r.lastError])).toEqual([
+      ['r0@example.com', expect.stringContaining('this run sends through a transport that does not')],
+      ['r1@example.com', expect.stringContaining('this run sends through a transport that does not')],
+    ]);
+  });
+
   it('resolve: --resend reopens a completed campaign; --mark-sent; --email only those', async () => {
     const id = await sendingCampaign(3);
     await join(id, other);

@@ -15,6 +15,7 @@ import { CLI, tempDir } from '../helpers/cli.js';
 import type { FakeApi } from '../helpers/providers/fake-api.js';
 import { startFakePostmark } from '../helpers/providers/postmark.js';
 import { startFakeResend } from '../helpers/providers/resend.js';
+import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
 import { addRecipients, settings } from '../helpers/store.js';
 import { prng } from '../helpers/prng.js';
 
@@ -43,6 +44,7 @@ function run(db: string, transport: string, api: FakeApi, killAfter: number | nu
 describe('kill -9 while sending through an HTTPS email API', () => {
   let t: ReturnType<typeof tempDir>;
   let api: FakeApi | null = null;
+  let smtp: TestSmtp | null = null;
   beforeEach(async () => {
     t = tempDir('aremko-kill-api-');
     const store = openSqliteStore(t.db);
@@ -53,7 +55,9 @@ describe('kill -9 while sending through an HTTPS email API', () => {
   });
   afterEach(async () => {
     await api?.close();
+    await smtp?.close();
     api = null;
+    smtp = null;
     t.cleanup();
   });
 
@@ -87,6 +91,31 @@ describe('kill -9 while sending through an HTTPS email API', () => {
     expect(perRecipient.size).toBe(RECIPIENTS);
     console.log(`kill test (Resend): ${kills} kills, ${requeued} resent under their key, ${(api as { replayed?: number }).replayed ?? 0} answered from the provider's idempotency store, 0 in doubt`);
   }, 240_000);
+
+  it('killed while Resend held its requests, then run through SMTP: what Resend may have delivered is in doubt, not sent again', async () => {
+    // Resend accepts each request at once and answers only after 30 s: at the kill, the first
+    // POOL recipients are delivered there and still `sending` here.
+    api = await startFakeResend({ apiKey: 're_switch_test', behaviour: () => 'slow', slowMs: 30_000 });
+    const killed = await run(t.db, `resend://re_switch_test?endpoint=${api.endpoint}&pool=${POOL}`, api, POOL);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(api.deliveries).toHaveLength(POOL);
+    // The operator switches to SMTP. The new run takes the dead one over: resending those through
+    // Resend would be safe (same key), through SMTP it would be a second delivery.
+    smtp = await startTestSmtp();
+    const after = await run(t.db, smtp.url, api, null);
+    expect(after.code).toBe(0);
+    const atResend = new Set(api.deliveries.map((d) => d.to.toLowerCase()));
+    const bySmtp = smtp.received.flatMap((m) => m.to.map((to) => to.toLowerCase()));
+    expect(bySmtp.filter((to) => atResend.has(to))).toEqual([]);
+    expect(bySmtp).toHaveLength(RECIPIENTS - POOL);
+    const s = openSqliteStore(t.db);
+    const [summary] = await s.summaries([1]);
+    const { rows } = await s.listRecipients(1, { statuses: ['in_doubt'], limit: 100, offset: 0 });
+    await s.close();
+    expect(summary!.counts).toMatchObject({ total: RECIPIENTS, sent: RECIPIENTS - POOL, in_doubt: POOL, pending: 0 });
+    expect(new Set(rows.map((r) => r.email.toLowerCase()))).toEqual(atResend);
+    expect(rows.every((r) => /a transport that does not/.test(r.lastError ?? ''))).toBe(true);
+  }, 120_000);
 
   it('Postmark (no idempotency): nothing delivered twice; what was in flight at a kill is in doubt', async () => {
     api = await startFakePostmark({ token: 'pm-kill-test', behaviour: ({ to }) => (Number(/\d+/.exec(to)?.[0]) % 7 === 0 ? 'slow' : 'accept'), slowMs: 300 });

@@ -156,10 +156,12 @@ export class PgTx implements Tx {
     return rows.map(toRecipient);
   }
 
-  async expiredDedupe(campaignId: number, now: number): Promise<number[]> {
+  async unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<Array<{ id: number; expired: boolean }>> {
     return (
-      await this.sql`SELECT id FROM recipients WHERE campaign_id = ${campaignId} AND dedupe_until IS NOT NULL AND dedupe_until <= ${now} AND status = 'pending'`
-    ).map((r) => r.id);
+      await this.sql`
+        SELECT id, dedupe_until <= ${now} AS expired FROM recipients
+        WHERE campaign_id = ${campaignId} AND dedupe_until IS NOT NULL AND status = 'pending' AND (dedupe_until <= ${now} OR NOT ${deduplicates}::boolean)`
+    ).map((r) => ({ id: r.id as number, expired: r.expired as boolean }));
   }
 
   // ---- recipients ---------------------------------------------------------------------------

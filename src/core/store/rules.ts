@@ -196,6 +196,8 @@ export async function leave(t: Tx, campaignId: number, token: string, now: numbe
 // ---- claiming -------------------------------------------------------------------------------
 
 const DEDUPE_EXPIRED = 'its last request may have reached the provider, and the provider no longer deduplicates a resend: may or may not have been delivered';
+const DEDUPE_ELSEWHERE =
+  'its last request may have reached a provider that deduplicates by idempotency key, and this run sends through a transport that does not: may or may not have been delivered';
 
 /**
  * Claims up to `max` due recipients for the runner `token`, every rule checked here; `c` is the
@@ -219,11 +221,15 @@ async function claim(
   const wait = await timeGate(t, c, now);
   if (wait) return { kind: 'wait', ...wait };
 
-  // Requeued recipients whose provider forgot their idempotency key: resending could deliver twice.
-  const expired = await reads.expired;
-  if (expired.length > 0) {
-    const rows = await t.markUnanswered(expired, 'in_doubt', DEDUPE_EXPIRED, now);
-    await t.insertAttempts(rows.map((r) => attemptRow(r, 'in_doubt', now, DEDUPE_EXPIRED)));
+  // Requeued recipients that only their provider's memory of the idempotency key kept from being
+  // delivered twice: once it forgot the key, or through a transport that has no such memory (an
+  // operator who switched to SMTP or another API), a resend is a guess. In doubt instead.
+  const unsafe = await reads.unsafe;
+  for (const [expired, detail] of [[true, DEDUPE_EXPIRED], [false, DEDUPE_ELSEWHERE]] as const) {
+    const ids = unsafe.filter((u) => u.expired === expired).map((u) => u.id);
+    if (ids.length === 0) continue;
+    const rows = await t.markUnanswered(ids, 'in_doubt', detail, now);
+    await t.insertAttempts(rows.map((r) => attemptRow(r, 'in_doubt', now, detail)));
   }
 
   const room = Math.min(max, c.batchSize - c.batchClaimed, await rateRoom(t, c, now));
@@ -332,7 +338,7 @@ export async function step(
   // meanwhile (never taken away without the campaign's lock), and an answer never makes a
   // recipient pending with its dedupe window already over.
   const reads: ClaimReads | null =
-    max > 0 ? { runner: settledLater(t.runner(token)), expired: settledLater(t.expiredDedupe(campaignId, now)) } : null;
+    max > 0 ? { runner: settledLater(t.runner(token)), unsafe: settledLater(t.unsafeResends(campaignId, now, options.idempotencyWindowMs !== null)) } : null;
   // The answers' update goes in that pipeline too (it needs nothing the lock reads); the server
   // still runs it after the lock is taken. Its attempt rows are not awaited: the backend reports
   // the commit only once every statement has succeeded (IssuedStatements).
@@ -348,8 +354,8 @@ export async function step(
 /** What a claim reads, issued at the start of its step. */
 interface ClaimReads {
   runner: Promise<Runner | null>;
-  /** Pending recipients whose dedupe window is over (Tx.expiredDedupe). */
-  expired: Promise<number[]>;
+  /** Pending recipients a resend could deliver twice (Tx.unsafeResends). */
+  unsafe: Promise<Array<{ id: number; expired: boolean }>>;
 }
 
 /** A query whose answer is awaited later: its failure is kept for then, not reported as unhandled now. */

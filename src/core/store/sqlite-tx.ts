@@ -189,13 +189,13 @@ export class SqliteTx implements Tx {
     ).all(campaignId, now);
   }
 
-  async expiredDedupe(campaignId: number, now: number): Promise<number[]> {
+  async unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<Array<{ id: number; expired: boolean }>> {
     return (
-      this.q(`SELECT id FROM recipients WHERE campaign_id = ? AND dedupe_until IS NOT NULL AND dedupe_until <= ? AND status = 'pending'`).all(
-        campaignId,
-        now,
-      ) as Row[]
-    ).map((r) => r.id);
+      this.q(
+        `SELECT id, dedupe_until <= @now AS expired FROM recipients
+         WHERE campaign_id = @campaignId AND dedupe_until IS NOT NULL AND status = 'pending' AND (dedupe_until <= @now OR @deduplicates = 0)`,
+      ).all({ campaignId, now, deduplicates: deduplicates ? 1 : 0 }) as Row[]
+    ).map((r) => ({ id: r.id as number, expired: r.expired === 1 }));
   }
 
   // ---- recipients ---------------------------------------------------------------------------

@@ -116,8 +116,12 @@ export interface Tx {
   claimDue(campaignId: number, token: string, now: number, batch: number, limit: number, idempotentUntil: number | null): Promise<Recipient[]>;
   /** The first `limit` recipients `claimDue` would take now, in its order; claims nothing. */
   peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]>;
-  /** Pending recipients whose `dedupe_until` has passed (resending them is no longer safe). */
-  expiredDedupe(campaignId: number, now: number): Promise<number[]>;
+  /**
+   * Pending recipients whose last request may have reached a provider that deduplicates by key
+   * (`dedupe_until` set), and that a resend could now deliver twice: those whose window has passed
+   * (`expired`), and, for a runner whose transport does not deduplicate, all of them.
+   */
+  unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<Array<{ id: number; expired: boolean }>>;
 
   // recipients
   recordResults(token: string, results: Array<{ recipientId: number; patch: RecipientResultPatch }>): Promise<Array<RecordedRecipient | null>>;
