@@ -336,7 +336,8 @@ export async function step(
   // Issued with the lock, not after it: PostgreSQL gets them in one pipeline (SQLite answers
   // each at once). Recording the answers changes neither: the runner's row is only ever renewed
   // meanwhile (never taken away without the campaign's lock), and an answer never makes a
-  // recipient pending with its dedupe window already over.
+  // recipient pending with its dedupe window already over, nor sets one but through a transport
+  // that deduplicates (this runner's own).
   const reads: ClaimReads | null =
     max > 0 ? { runner: settledLater(t.runner(token)), unsafe: settledLater(t.unsafeResends(campaignId, now, options.idempotencyWindowMs !== null)) } : null;
   // The answers' update goes in that pipeline too (it needs nothing the lock reads); the server
