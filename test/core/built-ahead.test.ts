@@ -107,3 +107,29 @@ it('another runner keeps taking what it guessed: it stops reading ahead, but for
   expect(peeks).toBeGreaterThan(2);
   expect(peeks).toBeLessThan(15);
 });
+
+it('several runners each take some of what it guessed: most of its builds would go unused, so it stops guessing', async () => {
+  const c = await campaign(400);
+  const others = ['o1', 'o2', 'o3'];
+  for (const token of others) await store.joinCampaign(c.id, { host: 'h', pid: 1, token }, T0, 3_600_000, []);
+  const builder = new MessageBuilder(c);
+  let builds = 0;
+  const watched = Object.assign(Object.create(builder) as MessageBuilder, {
+    build: (r: Recipient, to?: string, o?: { mime?: boolean }) => (builds++, builder.build(r, to, o)),
+  });
+  const ahead = new BuiltAhead(counted, c.id, watched, 2, true);
+  let mine = 0;
+  for (let turn = 0; turn < 60; turn++) {
+    ahead.refill(T0);
+    await settled(ahead);
+    // four runners, one claim each in turn: of the 2 × pool it guessed, it gets one
+    for (const token of others) await claim(c.id, token, 1);
+    for (const r of await claim(c.id, 'me', 1)) {
+      mine++;
+      expect((await ahead.take(r)).raw!.toString()).toContain(r.email);
+    }
+  }
+  expect(mine).toBe(60);
+  // guessing all along would build about 4 messages for each one sent
+  expect(builds / mine).toBeLessThan(1.6);
+});
