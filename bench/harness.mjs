@@ -6,7 +6,7 @@ import { closeSync, copyFileSync, cpSync, fsyncSync, mkdirSync, mkdtempSync, ope
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BENCH, fmt, loadAvg, measure, median, pgAdmin, pgDatabaseUrl, startDurablePg, treeCpuMsOf } from './lib.mjs';
+import { BENCH, fmt, loadAvg, measure, median, pgAdmin, parentPidOf, pgDatabaseUrl, startDurablePg, treeCpuMsOf } from './lib.mjs';
 
 const REPO = join(import.meta.dirname, '..');
 const require = createRequire(join(REPO, 'package.json'));
@@ -109,8 +109,7 @@ export function createHarness({ quick }) {
       const settings = Object.fromEntries((await admin`SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers')`).map((r) => [r.name, r.setting]));
       // The postmaster: the admin connection's backend is its child. Its process tree's CPU is the server's.
       const [{ backend }] = await admin`SELECT pg_backend_pid() AS backend`;
-      const stat = readFileSync(`/proc/${backend}/stat`, 'utf8');
-      const postmasterPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const postmasterPid = parentPidOf(backend);
       let n = 0;
       pg = {
         server,

@@ -98,11 +98,20 @@ export function childPidOf(pid) {
 }
 
 const CLK_TCK = 100; // getconf CLK_TCK on Linux
+/** The fields of /proc/<pid>/stat after "(comm) ": state(3) … utime(14) stime(15) cutime(16) cstime(17) at indexes 0 … 11 12 13 14. */
+function statFields(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return s.slice(s.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The parent of a process (its ppid). */
+export function parentPidOf(pid) {
+  return Number(statFields(pid)[1]);
+}
+
 /** utime + stime of a process, in ms, from /proc/<pid>/stat. */
 export function cpuMsOf(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  // fields after "(comm) ": state(3) … utime(14) stime(15) → indexes 11, 12 here
+  const f = statFields(pid);
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
 }
 
@@ -112,20 +121,21 @@ export function cpuMsOf(pid) {
  * (a backend ends with its connection, so its CPU is found there once the client has gone).
  */
 export function treeCpuMsOf(pid) {
-  const ticks = (p, from) => {
+  /** utime + stime, and with `reaped` also cutime + cstime (0 for a child that ended meanwhile: it is in the parent's cutime once reaped). */
+  const ticks = (p, reaped) => {
     try {
-      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      return f.slice(11, from === 'all' ? 15 : 13).reduce((a, x) => a + Number(x), 0);
+      return statFields(p)
+        .slice(11, reaped ? 15 : 13)
+        .reduce((a, x) => a + Number(x), 0);
     } catch {
-      return 0; // a child that ended meanwhile: counted in the parent's cutime once reaped
+      return 0;
     }
   };
   let kids = [];
   try {
     kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   } catch {}
-  return ((ticks(pid, 'all') + kids.reduce((a, k) => a + ticks(k, 'own'), 0)) * 1000) / CLK_TCK;
+  return ((ticks(pid, true) + kids.reduce((a, k) => a + ticks(k, false), 0)) * 1000) / CLK_TCK;
 }
 
 /** VmRSS and VmHWM of a process, in kB. */
