@@ -10,7 +10,7 @@ import { eventData } from '../event-log.js';
 import type { BatchStats, RecipientQuery } from '../store.js';
 import type { Campaign, CampaignSettings, CampaignState, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
 import { batchStatsOf, CAMPAIGN_COLUMNS, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRecorded, toRunner } from './rows.js';
-import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx } from './tx.js';
+import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx, UnsafeResend } from './tx.js';
 
 export class PgTx implements Tx {
   // postgres.js's TransactionSql is callable like Sql; the rules need only queries.
@@ -156,7 +156,7 @@ export class PgTx implements Tx {
     return rows.map(toRecipient);
   }
 
-  async unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<Array<{ id: number; expired: boolean }>> {
+  async unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<UnsafeResend[]> {
     return (
       await this.sql`
         SELECT id, dedupe_until <= ${now} AS expired FROM recipients

@@ -20,7 +20,7 @@ import type {
 } from '../store.js';
 import type { Campaign, CampaignState, CampaignStatus, CampaignSummary, Runner, StatusCounts, Waiting } from '../types.js';
 import { laterBy } from '../types.js';
-import type { AttemptRow, RecipientResultPatch, RecordedRecipient, Tx } from './tx.js';
+import type { AttemptRow, RecipientResultPatch, RecordedRecipient, Tx, UnsafeResend } from './tx.js';
 
 type Schedule = typeof import('../schedule.js');
 let schedule: Schedule | null = null;
@@ -356,7 +356,7 @@ export async function step(
 interface ClaimReads {
   runner: Promise<Runner | null>;
   /** Pending recipients a resend could deliver twice (Tx.unsafeResends). */
-  unsafe: Promise<Array<{ id: number; expired: boolean }>>;
+  unsafe: Promise<UnsafeResend[]>;
 }
 
 /** A query whose answer is awaited later: its failure is kept for then, not reported as unhandled now. */

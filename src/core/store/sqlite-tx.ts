@@ -9,7 +9,7 @@ import { eventData } from '../event-log.js';
 import type { BatchStats, RecipientQuery } from '../store.js';
 import type { Campaign, CampaignSettings, CampaignState, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
 import { batchStatsOf, CAMPAIGN_COLUMNS, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRecorded, toRunner } from './rows.js';
-import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx } from './tx.js';
+import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx, UnsafeResend } from './tx.js';
 
 const RECORDED = `id AS recipient_id, campaign_id, email, attempts, batch, last_attempt_at`;
 /** SQLite binds a bounded number of parameters; long lists go in chunks. */
@@ -189,7 +189,7 @@ export class SqliteTx implements Tx {
     ).all(campaignId, now);
   }
 
-  async unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<Array<{ id: number; expired: boolean }>> {
+  async unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<UnsafeResend[]> {
     return (
       this.q(
         `SELECT id, dedupe_until <= @now AS expired FROM recipients

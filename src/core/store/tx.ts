@@ -74,6 +74,12 @@ export interface AttemptRow {
   extra: Record<string, unknown> | null;
 }
 
+/** A pending recipient whose resend could deliver it twice (Tx.unsafeResends); `expired`: its provider's dedupe window has passed. */
+export interface UnsafeResend {
+  id: number;
+  expired: boolean;
+}
+
 /** A `sending` recipient whose runner is gone. */
 export interface OrphanRow {
   id: number;
@@ -121,7 +127,7 @@ export interface Tx {
    * (`dedupe_until` set), and that a resend could now deliver twice: those whose window has passed
    * (`expired`), and, for a runner whose transport does not deduplicate, all of them.
    */
-  unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<Array<{ id: number; expired: boolean }>>;
+  unsafeResends(campaignId: number, now: number, deduplicates: boolean): Promise<UnsafeResend[]>;
 
   // recipients
   recordResults(token: string, results: Array<{ recipientId: number; patch: RecipientResultPatch }>): Promise<Array<RecordedRecipient | null>>;
