@@ -4,7 +4,7 @@
  * same commands without one, which must print nothing extra.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -207,19 +207,63 @@ describe('estimating a file’s lines', () => {
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
-/** Runs the CLI with stdin, stdout and stderr on a pseudo-terminal (`script`); what the terminal got. */
-function inTerminal(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+/** The CLI running on a pseudo-terminal (`script`): what the terminal got so far, and at the end. */
+function startInTerminal(args: string[], cwd: string) {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, CLI, ...args].map(quote).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.resume();
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.resume();
+  const done = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
+  return {
+    done,
+    /**
+     * Resolves once the terminal's output matches; fails, showing the output, when the command
+     * ends first or nothing matches within `withinMs` (a bound on a hang, not a guess at a time).
+     */
+    waitFor(pattern: RegExp, withinMs = 30_000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const fail = (why: string) => reject(new Error(`${why} before ${pattern}:\n${output.slice(0, 2000)}`));
+        const timer = setTimeout(() => fail(`nothing within ${withinMs} ms`), withinMs);
+        const check = () => {
+          if (!pattern.test(output)) return;
+          child.stdout.off('data', check);
+          clearTimeout(timer);
+          resolve();
+        };
+        child.stdout.on('data', check);
+        void done.then((r) => fail(`ended (exit ${r.code})`));
+        check();
+      });
+    },
+  };
+}
+
+/** Runs the CLI on a pseudo-terminal to its end; what the terminal got. */
+const inTerminal = (args: string[], cwd: string) => startInTerminal(args, cwd).done;
+
+/**
+ * Feeds `lines` to the CLI through a named pipe it reads as its file: the first half, then — once
+ * the terminal shows `midway` — the rest. The command is thus still reading when its progress
+ * line is due, however fast it reads, and nothing waits on a guessed time.
+ */
+async function throughPipe(args: string[], path: string, cwd: string, lines: string[], midway: RegExp) {
+  expect(spawnSync('mkfifo', [path]).status).toBe(0);
+  const run = startInTerminal(args, cwd);
+  const pipe = createWriteStream(path); // opens once the command opens it to read
+  const half = Math.floor(lines.length / 2);
+  pipe.write(lines.slice(0, half).join(''));
+  // Fed to its end either way: a command left waiting for the rest would never exit.
+  const shown = await run.waitFor(midway).then(() => null, (err: Error) => err);
+  pipe.end(lines.slice(half).join(''));
+  const result = await run.done;
+  if (shown) throw shown;
+  return result;
 }
 
 /** The progress frames in a terminal's output: each redraw starts with CR and a line clear. */
@@ -228,15 +272,14 @@ const frames = (output: string) => output.split('\r\u001B[2K').slice(1).map((f) 
 describe.skipIf(!hasScript && process.env.CI !== 'true')('in a terminal and not (script -qfec)', () => {
   let t: ReturnType<typeof tempDir>;
   const ROWS = 100_000;
+  const lines = ['email,nombre\n', ...Array.from({ length: ROWS }, (_, i) => `cliente${i}@example.cl,Nombre ${i}\n`)];
+  /** The file as a pipe the test feeds (piped/big.csv): no size, so no total until it is all read. */
+  const piped = () => join(t.dir, 'piped', 'big.csv');
   beforeEach(async () => {
     t = tempDir('aremko-progress-cli-');
+    mkdirSync(join(t.dir, 'piped'));
     const out = createWriteStream(join(t.dir, 'big.csv'));
-    out.write('email,nombre\n');
-    for (let i = 0; i < ROWS; i += 1000) {
-      let chunk = '';
-      for (let j = i; j < i + 1000; j++) chunk += `cliente${j}@example.cl,Nombre ${j}\n`;
-      out.write(chunk);
-    }
+    for (let i = 0; i < lines.length; i += 1000) out.write(lines.slice(i, i + 1000).join(''));
     out.end();
     await once(out, 'finish');
     writeFileSync(join(t.dir, 'm.html'), '<p>Hola {{nombre}}</p>');
@@ -245,25 +288,31 @@ describe.skipIf(!hasScript && process.env.CI !== 'true')('in a terminal and not 
   });
   afterEach(() => t.cleanup());
 
-  it('import: lines read, rate and time left while it runs, then the usual summary; nothing extra in a pipe or with --json', async () => {
-    const r = await inTerminal(['--db', t.db, 'import', '1', 'big.csv'], t.dir);
+  /** A frame while lines are read from a pipe: the count, the rate once there is one, the time. */
+  const COUNTING = /^big\.csv: [1-9][\d,]* lines( · [\d,]+ lines\/s)? · \d+ s$/;
+  const countOf = (frame: string) => Number(/: ([\d,]+) /.exec(frame)![1]!.replace(/,/g, ''));
+
+  it('import: lines read, rate and time while it runs, then the usual summary; nothing extra in a pipe or with --json', async () => {
+    const r = await throughPipe(['--db', t.db, 'import', '1', piped()], piped(), t.dir, lines, /big\.csv: [1-9][\d,]* lines/);
     expect(r.code, r.output).toBe(0);
     const shown = frames(r.output);
-    const counting = shown.filter((f) => /^big\.csv: [\d,]+ of ≈[\d,]+ lines \(\d+%\) · [\d,]+ lines\/s · ≈ .+ left$/.test(f));
+    const counting = shown.filter((f) => COUNTING.test(f));
     expect(counting.length, r.output.slice(0, 2000)).toBeGreaterThan(0);
+    const counts = counting.map(countOf);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b)); // it only goes forward
+    expect(counts.every((n) => n < ROWS)).toBe(true); // the second half was fed after the first frame
+    // All read: the count is the total; then the step that has no count of its own.
     expect(shown.some((f) => /^big\.csv: 100,000 of 100,000 lines \(100%\) · writing to the database…/.test(f))).toBe(true);
     // The progress is gone before the summary, which is the line it always is.
     expect(r.output).toMatch(/\r\u001B\[2Kcampaign 1: imported 100000 new recipients, 0 duplicates skipped/);
-    const counts = counting.map((f) => Number(/: ([\d,]+) of/.exec(f)![1]!.replace(/,/g, '')));
-    expect(counts).toEqual([...counts].sort((a, b) => a - b)); // it only goes forward
 
-    // The same into a pipe: the summary alone, nothing on stderr.
+    // The same file into a pipe: the summary alone, nothing on stderr.
     const other = await runCli(['--db', t.db, 'campaign', 'create', '--name', 'Piped', '--subject', 'Hola', '--from', 'hola@aremko.cl', '--html', join(t.dir, 'm.html')]);
     expect(other.code).toBe(0);
-    const piped = await runCli(['--db', t.db, 'import', '2', 'big.csv'], { cwd: t.dir });
-    expect(piped.code).toBe(0);
-    expect(piped.stderr).toBe('');
-    expect(piped.stdout).toBe(`campaign 2: imported 100000 new recipients, 0 duplicates skipped, 0 suppressed, 0 invalid lines skipped (big.csv: UTF-8, ","-separated, address column "email")\n`);
+    const quiet = await runCli(['--db', t.db, 'import', '2', 'big.csv'], { cwd: t.dir });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toBe(`campaign 2: imported 100000 new recipients, 0 duplicates skipped, 0 suppressed, 0 invalid lines skipped (big.csv: UTF-8, ","-separated, address column "email")\n`);
 
     // --json in a terminal: the JSON document and nothing else.
     const third = await runCli(['--db', t.db, 'campaign', 'create', '--name', 'Json', '--subject', 'Hola', '--from', 'hola@aremko.cl', '--html', join(t.dir, 'm.html')]);
@@ -275,17 +324,21 @@ describe.skipIf(!hasScript && process.env.CI !== 'true')('in a terminal and not 
   }, 180_000);
 
   it('suppress import: the same progress in a terminal, nothing extra in a pipe', async () => {
-    const r = await inTerminal(['--db', t.db, 'suppress', 'import', 'big.csv'], t.dir);
+    const r = await throughPipe(['--db', t.db, 'suppress', 'import', piped()], piped(), t.dir, lines, /big\.csv: [1-9][\d,]* lines/);
     expect(r.code, r.output).toBe(0);
     const shown = frames(r.output);
-    expect(shown.some((f) => /^big\.csv: [\d,]+ of ≈[\d,]+ lines \(\d+%\)/.test(f)), r.output.slice(0, 2000)).toBe(true);
+    const counts = shown.filter((f) => COUNTING.test(f)).map(countOf);
+    expect(counts.length, r.output.slice(0, 2000)).toBeGreaterThan(0);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(counts.every((n) => n < ROWS)).toBe(true);
+    // Its lines are the file's, header included.
     expect(shown.some((f) => /^big\.csv: 100,001 of 100,001 lines \(100%\) · writing to the suppression list…/.test(f))).toBe(true);
     expect(r.output).toMatch(/\r\u001B\[2Kadded 100000 addresses to the suppression list/);
 
-    const piped = await runCli(['--db', t.db, 'suppress', 'import', 'big.csv'], { cwd: t.dir });
-    expect(piped.code).toBe(0);
-    expect(piped.stderr).toBe('');
-    expect(piped.stdout).toMatch(/^added 0 addresses to the suppression list, 100000 duplicates skipped, 0 invalid lines skipped \(big\.csv: [^\n]*\)\n$/);
+    const quiet = await runCli(['--db', t.db, 'suppress', 'import', 'big.csv'], { cwd: t.dir });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/^added 0 addresses to the suppression list, 100000 duplicates skipped, 0 invalid lines skipped \(big\.csv: [^\n]*\)\n$/);
   }, 180_000);
 });
 
