@@ -30,6 +30,7 @@ interface Runner {
   host: string;
   child: ChildProcess;
   events: Record<string, any>[];
+  stderr: string;
   exited: Promise<number | null>;
 }
 
@@ -44,7 +45,30 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
   const poke = () => {
     for (const w of [...waiters]) if (w.test()) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
   };
-  const until = (test: () => boolean) => (test() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ test, resolve })));
+  /** Where every runner stands: what a wait that never ends must say (no log of its own in CI). */
+  const standing = () =>
+    all
+      .map((r) => {
+        const last = r.events.slice(-2).map((e) => `${e.type}${e.recipientId ? ` #${e.recipientId}` : ''}`);
+        return `  ${r.host} pid ${r.child.pid}: ${r.child.signalCode ?? (r.child.exitCode === null ? 'running' : `exit ${r.child.exitCode}`)}, ${r.events.length} events, last ${last.join(', ') || '-'}; stderr ${JSON.stringify(r.stderr.slice(-300))}`;
+      })
+      .join('\n');
+  /**
+   * Resolves when `test` holds, checked on every line a runner prints and every exit. A wait that
+   * lasts past `withinMs` fails naming itself and where each runner stands, instead of running
+   * into the test's time-out with nothing to go on.
+   */
+  const until = (what: string, test: () => boolean, withinMs = 90_000) =>
+    test()
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            reject(new Error(`still waiting after ${withinMs / 1000} s for ${what} (${sentLines} sent lines):\n${standing()}`));
+          }, withinMs);
+          const waiter = { test, resolve: () => (clearTimeout(timer), resolve()) };
+          waiters.push(waiter);
+        });
 
   beforeAll(async () => {
     net = createNetwork(['h1', 'h2', 'h3']);
@@ -73,7 +97,7 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
         env: { ...process.env, NO_COLOR: '1', AREMKO_MAIL_LEASE_SECONDS: String(LEASE_SECONDS) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const r: Runner = { host, child, events: [], exited: new Promise((resolve) => child.on('close', (code) => (resolve(code), poke()))) };
+      const r: Runner = { host, child, events: [], stderr: '', exited: new Promise((resolve) => child.on('close', (code) => (resolve(code), poke()))) };
       let partial = '';
       child.stdout!.on('data', (d: Buffer) => {
         const parts = (partial + d.toString()).split('\n');
@@ -85,9 +109,8 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
         }
         poke();
       });
-      let err = '';
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('close', (code) => { if (process.env.MH_DEBUG) console.error(`[${host} exit ${code}] ${err.slice(-500)} last: ${JSON.stringify(r.events.slice(-3))}`); });
+      child.stderr!.on('data', (d: Buffer) => (r.stderr += d.toString()));
+      child.on('close', (code) => { if (process.env.MH_DEBUG) console.error(`[${host} exit ${code}] ${r.stderr.slice(-500)} last: ${JSON.stringify(r.events.slice(-3))}`); });
       all.push(r);
       return r;
     };
@@ -100,18 +123,19 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
       // the next moment: some more sends by anyone
       const target = sentLines + 60 + Math.floor(random() * 120);
       if (process.env.MH_DEBUG) console.error(`step ${step} sent ${sentLines} target ${target}`);
-      await until(() => sentLines >= target || [...live.values()].every((r) => r.child.exitCode !== null));
+      await until(`${target} sent lines`, () => sentLines >= target || [...live.values()].every((r) => r.child.exitCode !== null));
       if ([...live.values()].every((r) => r.child.exitCode !== null)) break;
       if (step === 2 && !cut) {
         // h2 drops off the network for longer than its lease: the others take its recipients over
         const victim = live.get('h2')!;
         const owner = () => victim.events.find((e) => e.type === 'runner_joined')?.owner as string | undefined;
-        await until(() => owner() !== undefined);
+        await until('h2 to join', () => owner() !== undefined || victim.child.exitCode !== null);
         if (process.env.MH_DEBUG) console.error(`cut h2 (${owner()}) at ${sentLines}`);
         net.cut('h2');
         cut = true;
         // (unless the others finish the whole campaign first: then nobody needs to look)
         await until(
+          `another runner to reap h2 (${owner()})`,
           () =>
             all.some((r) => r !== victim && r.events.some((e) => e.type === 'runner_reaped' && e.owner === owner())) ||
             [...live.values()].every((r) => r === victim || r.child.exitCode !== null),
@@ -130,10 +154,11 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
     }
     expect(cut).toBe(true);
     expect(kills).toBeGreaterThanOrEqual(2);
-    for (const r of live.values()) await r.exited;
+    await until('every runner to exit', () => [...live.values()].every((r) => r.child.exitCode !== null || r.child.signalCode !== null));
     // whatever the chaos left (a runner that lost its lease leaves at once): one clean run ends it
     const last = start('h1');
-    expect(await last.exited).toBe(0);
+    await until('the last run to exit', () => last.child.exitCode !== null);
+    expect(last.child.exitCode, standing()).toBe(0);
 
     const [summary] = await store.summaries([c.id]);
     expect(summary!.campaign.status).toBe('completed');
