@@ -112,6 +112,32 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('db copy', () => {
     expect(await store.listCampaigns()).toEqual([]);
   });
 
+  it('refuses, naming table, line and reason, a source holding what PostgreSQL cannot store, refused after the last row or amid them', async () => {
+    const id = await history();
+    const raw = new Database(lite.location);
+    // A NUL byte in a text (a hand edit could leave one; PostgreSQL's text cannot hold it): in the
+    // last rows of a small table, then in the first of a large one, whose rows are still being
+    // sent when the server refuses it.
+    raw.prepare(`UPDATE campaigns SET name = ? WHERE id = ?`).run('Nov\u0000iembre', id);
+    const r = await runCli(['db', 'copy', '--to', pg.location, '--from', lite.location]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^aremko-mail: db copy: PostgreSQL refused a row of campaigns from .*: invalid byte sequence for encoding "UTF8": 0x00 \(COPY campaigns, line 1\b.*\); nothing was copied\n$/);
+
+    raw.prepare(`UPDATE campaigns SET name = 'Noviembre' WHERE id = ?`).run(id);
+    raw.prepare(`UPDATE recipients SET email = ? WHERE id = (SELECT min(id) FROM recipients)`).run('r\u00000@example.com');
+    const insert = raw.prepare(`INSERT INTO recipients (campaign_id, email, status, fields) VALUES (?, ?, 'pending', '{}')`);
+    raw.transaction(() => {
+      for (let i = 0; i < 30_000; i++) insert.run(id, `extra${i}@example.com`);
+    })();
+    raw.close();
+    const large = await runCli(['db', 'copy', '--to', pg.location, '--from', lite.location]);
+    expect(large.code, large.stderr).toBe(1);
+    expect(large.stderr).toMatch(/^aremko-mail: db copy: PostgreSQL refused a row of recipients from .*: invalid byte sequence for encoding "UTF8": 0x00 \(COPY recipients, line 1\b.*\); nothing was copied\n$/);
+    const store = await pg.open();
+    expect(await store.listCampaigns()).toEqual([]);
+    expect(await store.listSuppressions()).toEqual([]);
+  });
+
   it('in a terminal it shows rows copied, the rate and the time left; in a pipe, only its summary', async () => {
     if (spawnSync('script', ['--version']).status !== 0 && process.env.CI !== 'true') return;
     const s = await lite.open();

@@ -7,9 +7,9 @@
  */
 import type Database from 'better-sqlite3';
 import type { Sql } from 'postgres';
-import { Writable } from 'node:stream';
+import { printable } from '../printable.js';
 import { UserError } from '../types.js';
-import { copyText } from './postgres-import.js';
+import { copyIn, copyText } from './postgres-copy.js';
 import { openPostgresStore, parsePostgresUrl, pgFault, type PgLocation } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 
@@ -45,10 +45,6 @@ type Row = Record<string, unknown>;
 function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
   return copyText(typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
-}
-
-function write(stream: Writable, chunk: string): Promise<void> {
-  return new Promise((resolve, reject) => stream.write(chunk, (err) => (err ? reject(err) : resolve())));
 }
 
 async function targetColumns(sql: Sql, schema: string, table: Table): Promise<string[]> {
@@ -107,26 +103,25 @@ export async function copySqliteToPostgres(
       for (const table of TABLES) {
         const sourceCols = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as Row[]).map((r) => String(r.name)));
         const cols = (await targetColumns(sql, loc.schema, table)).filter((c) => sourceCols.has(c));
-        const stream = (await conn.unsafe(`COPY ${table} (${cols.map((c) => `"${c}"`).join(', ')}) FROM STDIN`).writable()) as Writable;
-        const done = new Promise<void>((resolve, reject) => {
-          stream.once('error', reject);
-          stream.once('finish', resolve);
-        });
         const select = db.prepare(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM ${table}${table === 'suppressions' ? '' : ' ORDER BY id'}`);
         let n = 0;
-        let chunk = '';
-        for (const row of select.iterate() as IterableIterator<Row>) {
-          chunk += cols.map((c) => copyValue(row[c])).join('\t') + '\n';
-          n++;
-          if (chunk.length > 1 << 16) {
-            await write(stream, chunk);
-            chunk = '';
-            options.onProgress?.({ table, done: before + n, total: allRows });
+        try {
+          const stream = await copyIn(conn.unsafe(`COPY ${table} (${cols.map((c) => `"${c}"`).join(', ')}) FROM STDIN`));
+          let chunk = '';
+          for (const row of select.iterate() as IterableIterator<Row>) {
+            chunk += cols.map((c) => copyValue(row[c])).join('\t') + '\n';
+            n++;
+            if (chunk.length > 1 << 16) {
+              await stream.write(chunk);
+              chunk = '';
+              options.onProgress?.({ table, done: before + n, total: allRows });
+            }
           }
+          if (chunk) await stream.write(chunk);
+          await stream.end();
+        } catch (err) {
+          throw refusedRow(err, table, source.display);
         }
-        if (chunk) await write(stream, chunk);
-        stream.end();
-        await done;
         copied[table] = n;
         before += n;
         options.onProgress?.({ table, done: before, total: allRows });
@@ -178,6 +173,18 @@ export async function copySqliteToPostgres(
     await target?.close().catch(() => undefined);
     await source.close();
   }
+}
+
+/**
+ * PostgreSQL refusing a copied row (a data exception, a broken constraint: SQLCSTATE classes 22
+ * and 23), told as what it is: the source holds something the target cannot; any other failure
+ * as it came.
+ */
+function refusedRow(err: unknown, table: Table, from: string): unknown {
+  const e = err as { code?: unknown; message?: string; where?: string };
+  if (typeof e.code !== 'string' || !/^2[23]/.test(e.code)) return err;
+  const where = e.where ? ` (${printable(e.where.split('\n')[0]!.slice(0, 200))})` : '';
+  return new UserError(`db copy: PostgreSQL refused a row of ${table} from ${from}: ${printable(e.message ?? e.code)}${where}; nothing was copied`);
 }
 
 function sortKeys(o: Record<string, Record<string, number>>): [string, [string, number][]][] {

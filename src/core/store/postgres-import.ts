@@ -23,9 +23,9 @@
  * final INSERT before: 52 s of one 78 s import of 1,000,000 rows).
  */
 import type { Sql } from 'postgres';
-import type { Writable } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
 import type { ImportCounts, ImportSession, ImportSessionOptions, StagedRecipient } from '../store.js';
+import { copyIn, copyText } from './postgres-copy.js';
 import { isConnectionLoss } from './postgres-pipeline.js';
 import { SeenAddresses } from './seen-addresses.js';
 
@@ -35,22 +35,6 @@ export const IMPORT_CHUNK_ROWS = 20_000;
 const FLUSH_AFTER_MS = 2_000;
 /** How long the import's session may sit idle in its transaction before the server ends it. */
 const IDLE_LIMIT_S = 60;
-
-/** A value in COPY's text format: backslash, tab and line breaks escaped (db copy writes its rows with it too). */
-export function copyText(value: string): string {
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
-function writeAll(stream: Writable, chunk: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    stream.once('error', reject);
-    stream.write(chunk);
-    stream.end(() => {
-      stream.off('error', reject);
-      resolve();
-    });
-  });
-}
 
 /** Rows in COPY's text format, how many, and how many of them fresh. */
 interface Chunk {
@@ -166,8 +150,9 @@ export async function beginPgImport(
     suppressed += counted!.suppressed as number;
   };
   const moveChunk = async (chunk: Chunk) => {
-    const copy = (await live()`COPY import_stage (line, email, fields, fresh) FROM STDIN`.writable()) as Writable;
-    await writeAll(copy, chunk.text);
+    const copy = await copyIn(live()`COPY import_stage (line, email, fields, fresh) FROM STDIN`);
+    await copy.write(chunk.text);
+    await copy.end();
     if (chunk.fresh > 0) await insertStaged(true);
     if (chunk.fresh < chunk.rows) await insertStaged(false);
     await live()`TRUNCATE import_stage`;
