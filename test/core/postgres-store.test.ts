@@ -89,6 +89,42 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
     await store.close();
   });
 
+  it('upgrading to version 4 keeps every address and compares them without A-Z case only, on a server whose locale folds more', async () => {
+    const local = await createTestDatabase('postgres', { locale: 'C.UTF-8' });
+    const sql = postgres(local.location.replace(/\?.*$/, ''), { onnotice: () => undefined, max: 1 });
+    try {
+      // Version 3, as an older aremko-mail left it: there, lower() folded É too.
+      await sql.begin(async (tx) => {
+        await tx.unsafe('CREATE SCHEMA aremko_mail');
+        await tx.unsafe('SET LOCAL search_path TO aremko_mail');
+        for (const migration of PG_MIGRATIONS.slice(0, 3)) await tx.unsafe(migration);
+        await tx.unsafe(`INSERT INTO meta (key, value) VALUES ('application', 'aremko-mail'), ('schema_version', '3')`);
+      });
+      await sql.unsafe(`INSERT INTO aremko_mail.campaigns (name, subject_tpl, from_addr, html_tpl, batch_size, interval_s, max_attempts, retry_delay_s, created_at)
+                        VALUES ('old', 's', 'a@b.cl', 'h', 10, 0, 3, 60, 0)`);
+      await sql.unsafe(`INSERT INTO aremko_mail.recipients (campaign_id, email) VALUES (1, 'JOSÉ@example.com'), (1, 'Ana@example.com')`);
+      await sql.unsafe(`INSERT INTO aremko_mail.suppressions (email, reason, created_at) VALUES ('ÑANDÚ@example.com', 'manual', 0)`);
+      await expect(sql.unsafe(`INSERT INTO aremko_mail.recipients (campaign_id, email) VALUES (1, 'josé@example.com')`)).rejects.toMatchObject({ code: '23505' });
+
+      const store = await local.open(); // upgrades it
+      expect((await sql.unsafe(`SELECT value FROM aremko_mail.meta WHERE key = 'schema_version'`))[0]!.value).toBe(String(PG_SCHEMA_VERSION));
+      const session = await store.beginImport(1);
+      await session.add(['josé@example.com', 'ANA@example.com', 'ñandú@example.com', 'ÑAndÚ@example.com'].map((email, i) => ({ line: i + 2, email, fields: {} })));
+      expect(await session.commit()).toEqual({ imported: 2, duplicates: 1, suppressed: 1 });
+      const rows = await sql.unsafe(`SELECT email, status FROM aremko_mail.recipients ORDER BY id`);
+      expect(rows.map((r) => [r.email, r.status])).toEqual([
+        ['JOSÉ@example.com', 'pending'],
+        ['Ana@example.com', 'pending'],
+        ['josé@example.com', 'pending'],
+        ['ñandú@example.com', 'pending'],
+        ['ÑAndÚ@example.com', 'suppressed'],
+      ]);
+    } finally {
+      await sql.end({ timeout: 5 });
+      await local.cleanup();
+    }
+  });
+
   it('a recipient always has its campaign: one with none is refused, a campaign insert waits for a delete, deleting a campaign deletes its recipients and counts', async () => {
     const store = await db.open();
     const schema = schemaOf(db.location);

@@ -357,6 +357,48 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect((await store.getRecipient(c.id, 'new@example.com'))!.fields.line).toBe('6');
   });
 
+  it('addresses equal but for A-Z case are one; letters beyond ASCII are compared as written, on a server in any locale', async () => {
+    if (backend === 'postgres') {
+      // A server set up in C.UTF-8 (or en_US.UTF-8), where lower('JOSÉ') is 'josé'.
+      await db.cleanup();
+      db = await createTestDatabase(backend, { locale: 'C.UTF-8' });
+      store = await db.open();
+    }
+    const c = await store.createCampaign(settings(), T0);
+    await store.addSuppressions(['ÑANDÚ@example.com'], 'manual', T0);
+    const session = await store.beginImport(c.id);
+    const emails = ['JOSÉ@example.com', 'josé@example.com', 'JoSÉ@Example.com', 'ñandú@example.com', 'ÑAndÚ@EXAMPLE.com'];
+    await session.add(emails.map((email, i) => ({ line: i + 2, email, fields: { line: String(i + 2) } })));
+    // JoSÉ is JOSÉ again; ñandú is not the suppressed ÑANDÚ, ÑAndÚ is.
+    expect(await session.commit()).toEqual({ imported: 3, duplicates: 1, suppressed: 1 });
+    expect((await store.getRecipient(c.id, 'jOSÉ@EXAMPLE.COM'))!.email).toBe('JOSÉ@example.com');
+    expect((await store.getRecipient(c.id, 'JOSé@example.com'))!.email).toBe('josé@example.com');
+    expect((await store.getRecipient(c.id, 'ñandú@example.com'))!.status).toBe('pending');
+    expect((await store.getRecipient(c.id, 'ÑANDÚ@example.com'))!.status).toBe('suppressed');
+    expect(await store.getRecipient(c.id, 'jose@example.com')).toBeNull();
+
+    // The suppression list keys its addresses the same way.
+    expect(await store.addSuppressions(['josÉ@EXAMPLE.com'], 'manual', T0)).toBe(1);
+    expect((await store.getRecipient(c.id, 'JOSÉ@example.com'))!.status).toBe('suppressed');
+    expect((await store.getRecipient(c.id, 'josé@example.com'))!.status).toBe('pending');
+    expect(await store.addSuppressions(['JOSÉ@example.com', 'ñandú@example.com'], 'manual', T0)).toBe(1);
+    expect(await store.removeSuppressions(['ñANDú@example.com'])).toBe(1);
+    expect((await store.listSuppressions()).map((s) => s.email).sort()).toEqual(['josÉ@EXAMPLE.com', 'ÑANDÚ@example.com'].sort());
+
+    // resolve --email finds an address as written, or in other A-Z case, and no other.
+    const d = await store.createCampaign(settings(), T0);
+    const again = await store.beginImport(d.id);
+    await again.add(['JOSÉ@ejemplo.cl', 'josé@ejemplo.cl'].map((email, i) => ({ line: i + 2, email, fields: {} })));
+    expect(await again.commit()).toEqual({ imported: 2, duplicates: 0, suppressed: 0 });
+    expect((await store.transition(d.id, ['draft'], 'sending', T0)).ok).toBe(true);
+    await join(d.id, other);
+    claimed(await claim(d.id, other.token, T0, 2));
+    await join(d.id, me, T0 + TTL + 1); // both in doubt
+    expect(await store.resolveInDoubt(d.id, 'mark-sent', T0 + TTL + 2, ['JOSÉ@EJEMPLO.CL'])).toBe(1);
+    expect((await store.getRecipient(d.id, 'JOSÉ@ejemplo.cl'))!.status).toBe('sent');
+    expect((await store.getRecipient(d.id, 'josé@ejemplo.cl'))!.status).toBe('in_doubt');
+  });
+
   it('a suppression added while an import is under way holds for the rows it imports', async () => {
     const c = await store.createCampaign(settings(), T0);
     const session = await store.beginImport(c.id);

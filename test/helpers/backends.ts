@@ -29,7 +29,12 @@ export function backends(): BackendName[] {
   return pgUrl() ? ['sqlite', 'postgres'] : ['sqlite'];
 }
 
-export async function createTestDatabase(backend: BackendName): Promise<TestDatabase> {
+/**
+ * `locale` (PostgreSQL): a database of its own created with this locale, instead of a schema in
+ * the shared one (whose server was made with the C locale): for what a server set up in another
+ * locale, as most are, must do alike.
+ */
+export async function createTestDatabase(backend: BackendName, options: { locale?: string } = {}): Promise<TestDatabase> {
   const t = tempDir();
   const opened: Store[] = [];
   const open = async () => {
@@ -42,16 +47,25 @@ export async function createTestDatabase(backend: BackendName): Promise<TestData
   if (backend === 'postgres') {
     const base = pgUrl();
     if (!base) throw new Error('no PostgreSQL server for the tests (AREMKO_TEST_PG_URL)');
-    const schema = `t_${randomBytes(6).toString('hex')}`;
-    location = `${base}${base.includes('?') ? '&' : '?'}schema=${schema}`;
-    drop = async () => {
+    const name = `t_${randomBytes(6).toString('hex')}`;
+    const admin = async (statement: string) => {
       const sql = postgres(base.replace(/\?.*$/, ''), { onnotice: () => undefined, max: 1 });
       try {
-        await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await sql.unsafe(statement);
       } finally {
         await sql.end({ timeout: 5 });
       }
     };
+    if (options.locale) {
+      await admin(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LOCALE '${options.locale}'`);
+      const url = new URL(base);
+      url.pathname = `/${name}`;
+      location = url.toString();
+      drop = () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    } else {
+      location = `${base}${base.includes('?') ? '&' : '?'}schema=${name}`;
+      drop = () => admin(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    }
   }
   return {
     backend,
@@ -78,7 +92,7 @@ export async function rawRows(db: TestDatabase, table: 'events' | 'campaigns' | 
     }
   }
   const url = new URL(db.location);
-  const schema = url.searchParams.get('schema')!;
+  const schema = url.searchParams.get('schema') ?? 'aremko_mail'; // a database of its own: the default schema
   const sql = postgres(db.location.replace(/\?.*$/, ''), { onnotice: () => undefined, max: 1 });
   try {
     return [...(await sql.unsafe(`SELECT * FROM "${schema}"."${table}"`))];

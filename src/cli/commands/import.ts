@@ -103,7 +103,8 @@ export const FILE_RULES =
   'or without BOM, or Windows-1252 (Excel) when the file is not UTF-8; a file with both is refused, ' +
   'naming the lines that are not UTF-8 (choose with --encoding). Lines may end in CRLF, LF or CR, ' +
   'mixed; quoted fields may span lines (their line breaks are kept as LF). Addresses are trimmed ' +
-  'and compared without regard to case; invalid ones are skipped and listed with their line number ' +
+  'and compared without regard to the case of A-Z (É and é are different letters, on SQLite and ' +
+  'PostgreSQL alike); invalid ones are skipped and listed with their line number ' +
   '(the header is line 1; a field spanning lines counts them).';
 
 /**

@@ -91,7 +91,7 @@ export async function beginPgImport(
     // Created inside the transaction and dropped at its end, whichever end.
     await live().unsafe('BEGIN');
     // `fresh`: an address this import has certainly not met before (and the campaign was empty).
-    await live()`CREATE TEMP TABLE import_stage (line bigint NOT NULL, email text NOT NULL, fields jsonb NOT NULL, fresh boolean NOT NULL) ON COMMIT DROP`;
+    await live()`CREATE TEMP TABLE import_stage (line bigint NOT NULL, email text COLLATE "C" NOT NULL, fields jsonb NOT NULL, fresh boolean NOT NULL) ON COMMIT DROP`;
     await live().unsafe(`SET LOCAL work_mem = '64MB'`);
     // Between two chunks the session is idle in its transaction for as long as the next one
     // takes to read; the store's 5 s limit (meant for runners' short transactions) would end an

@@ -210,6 +210,17 @@ export const PG_MIGRATIONS: readonly string[] = [
   DROP INDEX recipients_email;
   CREATE UNIQUE INDEX recipients_email_key ON recipients (lower(email), campaign_id);
   `,
+  // 4: addresses equal but for ASCII case are one address on every server, as in SQLite (whose
+  // NOCASE folds A-Z only), and letters beyond ASCII are compared as written. Under the database's
+  // own collation lower() followed the server's locale: with en_US.UTF-8 or C.UTF-8 JOSÉ and josé
+  // were one address, in SQLite and under the C locale two (so a campaign copied from SQLite could
+  // break the unique index, and an import, a suppression or `resolve --email` matched differently
+  // by backend). Under "C", lower() and ILIKE fold A-Z only. Changing a column's collation keeps
+  // its rows where they are; the indexes over the address are rebuilt.
+  `
+  ALTER TABLE recipients ALTER COLUMN email TYPE text COLLATE "C";
+  ALTER TABLE suppressions ALTER COLUMN email TYPE text COLLATE "C";
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

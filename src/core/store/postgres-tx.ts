@@ -9,7 +9,7 @@ import type { LoggedEvent } from '../events.js';
 import { eventData } from '../event-log.js';
 import type { BatchStats, RecipientQuery } from '../store.js';
 import type { Campaign, CampaignSettings, CampaignState, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
-import { batchStatsOf, CAMPAIGN_COLUMNS, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRecorded, toRunner } from './rows.js';
+import { addressKey, batchStatsOf, CAMPAIGN_COLUMNS, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRecorded, toRunner } from './rows.js';
 import type { AttemptRow, CampaignPatch, OrphanRow, RecipientResultPatch, RecordedRecipient, StoredEventRow, Tx, UnsafeResend } from './tx.js';
 
 export class PgTx implements Tx {
@@ -213,7 +213,7 @@ export class PgTx implements Tx {
 
   async resolveInDoubt(campaignId: number, mode: 'resend' | 'mark-sent', now: number, emails: string[] | null): Promise<number> {
     const sql = this.sql;
-    const only = emails ? sql`AND lower(email) IN ${sql(emails.map((e) => e.toLowerCase()))}` : sql``;
+    const only = emails ? sql`AND lower(email) IN ${sql(emails.map(addressKey))}` : sql``;
     const result =
       mode === 'resend'
         ? await sql`UPDATE recipients SET status = 'pending', next_attempt_at = 0, claim_token = NULL, dedupe_until = NULL
@@ -236,7 +236,7 @@ export class PgTx implements Tx {
   }
 
   async recipientByEmail(campaignId: number, email: string): Promise<Recipient | null> {
-    const [r] = await this.sql`SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND lower(email) = lower(${email})`;
+    const [r] = await this.sql`SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND lower(email) = ${addressKey(email)}`;
     return r ? toRecipient(r) : null;
   }
 
@@ -264,14 +264,14 @@ export class PgTx implements Tx {
     for (const e of emails) {
       added += (await this.sql`INSERT INTO suppressions (email, reason, created_at) VALUES (${e}, ${reason}, ${now}) ON CONFLICT ((lower(email))) DO NOTHING`).count;
       // Not yet sent anywhere: honour the suppression in every campaign at once.
-      await this.sql`UPDATE recipients SET status = 'suppressed' WHERE lower(email) = lower(${e}) AND status = 'pending'`;
+      await this.sql`UPDATE recipients SET status = 'suppressed' WHERE lower(email) = ${addressKey(e)} AND status = 'pending'`;
     }
     return added;
   }
 
   async removeSuppressions(emails: string[]): Promise<number> {
     let removed = 0;
-    for (const e of emails) removed += (await this.sql`DELETE FROM suppressions WHERE lower(email) = lower(${e})`).count;
+    for (const e of emails) removed += (await this.sql`DELETE FROM suppressions WHERE lower(email) = ${addressKey(e)}`).count;
     return removed;
   }
 

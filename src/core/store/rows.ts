@@ -162,3 +162,12 @@ export function batchStatsOf(rows: Row[], limit: number): BatchStats[] {
 export function likeContains(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
+
+/**
+ * An address as both schemas compare it: A-Z lower-cased, every other character as written (what
+ * SQLite's NOCASE and PostgreSQL's lower() under the "C" collation do). For a value compared with
+ * `lower(email)` in SQL: lower() of a parameter would follow the server's locale instead.
+ */
+export function addressKey(email: string): string {
+  return email.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
