@@ -6,6 +6,7 @@
  */
 import type { CampaignOutcome } from '../core/engine.js';
 import { EVENT_TYPES as ENGINE_EVENT_TYPES, RUN_OUTCOMES, type EngineEventType } from '../core/events.js';
+import { toolWords } from '../core/stored-errors.js';
 import type { LogLine } from './controller.js';
 import { type Formatter, type Messages, t } from './i18n.js';
 
@@ -25,15 +26,19 @@ const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 const num = (v: unknown) => (typeof v === 'number' ? v : Number(v) || 0);
 
 /**
- * The engine keeps a recipient's error as the server's (or transport's) answer and, when its
- * retries ran out, appends its own English words "(gave up after N attempts)"
- * (core/campaign-loop.ts). The answer stays as it came; that suffix is said in the operator's
- * language. (Were the engine to store the give-up as data, this pattern would go: a test on a
- * real run fails in Spanish if the engine's wording changes.)
+ * A recipient's stored error is the server's (or transport's) answer, kept as it came, with two
+ * kinds of English words of the tool's own, said here in the operator's language:
+ * - when no answer says what happened (a runner gone mid-request, a resend its provider would no
+ *   longer deduplicate, `resolve --mark-sent`), the whole error is the tool's (core/stored-errors.ts);
+ * - when its retries ran out, the engine appends "(gave up after N attempts)" (core/outcome.ts).
+ *   (Were the engine to store the give-up as data, this pattern would go: a test on a real run
+ *   fails in Spanish if the engine's wording changes.)
  */
 const GAVE_UP = /\s*\(gave up after (\d+) attempts\)$/;
 
 export function storedErrorText(error: string, m: Messages, fmt: Formatter): string {
+  const own = toolWords(error);
+  if (own) return own.kind === 'runner_gone' ? t(own.requeued ? m.toolError.runner_gone_requeued : m.toolError.runner_gone, { owner: own.owner }) : m.toolError[own.kind];
   const g = GAVE_UP.exec(error);
   if (!g) return error;
   return `${error.slice(0, g.index)} ${t(m.gaveUp, { n: fmt.num(Number(g[1])) })}`;

@@ -1,5 +1,6 @@
 /** Every word the TUI shows in English. The Spanish table (messages.es.ts) has the same shape. */
 import type { CampaignOutcome } from '../core/engine.js';
+import { DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED, type ToolWords } from '../core/stored-errors.js';
 import type { CampaignStatus, RecipientStatus, WaitReason } from '../core/types.js';
 
 export const en = {
@@ -153,6 +154,14 @@ export const en = {
   retryAt: 'retry at {time}',
   /** After a stored error whose retries ran out (the engine's suffix, worded). */
   gaveUp: '(gave up after {n} attempts)',
+  /** The tool's own words stored as a recipient's last error (core/stored-errors.ts): in English, as stored. */
+  toolError: {
+    runner_gone: RUNNER_GONE('{owner}'),
+    runner_gone_requeued: RUNNER_GONE('{owner}') + STILL_DEDUPLICATED,
+    dedupe_expired: DEDUPE_EXPIRED,
+    dedupe_elsewhere: DEDUPE_ELSEWHERE,
+    marked_sent: MARKED_SENT,
+  } satisfies Record<ToolWords['kind'] | 'runner_gone_requeued', string>,
 
   pics: {
     /** Before the sends-per-minute sparkline (the last hour, as much of it as fits). */

@@ -144,6 +144,16 @@ export const es: Messages = {
   batchN: 'lote {n}',
   retryAt: 'reintento a las {time}',
   gaveUp: '(abandonado tras {n} intentos)',
+  toolError: {
+    runner_gone: 'su ejecución en {owner} se detuvo antes de que el servidor respondiera: puede haber recibido el mensaje, o no',
+    runner_gone_requeued:
+      'su ejecución en {owner} se detuvo antes de que el servidor respondiera; el proveedor aún reconoce su clave de idempotencia, así que reenviarlo no lo duplica',
+    dedupe_expired:
+      'su última solicitud pudo llegar al proveedor, y el proveedor ya no reconoce su clave de idempotencia: puede haber recibido el mensaje, o no',
+    dedupe_elsewhere:
+      'su última solicitud pudo llegar a un proveedor que reconoce claves de idempotencia, y esta ejecución envía por un transporte que no las reconoce: puede haber recibido el mensaje, o no',
+    marked_sent: 'marcado como enviado por el operador',
+  },
 
   pics: {
     perMinute: 'Envíos/min (máx {n})',

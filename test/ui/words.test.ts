@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogLine, Notice } from '../../src/ui/controller.js';
 import { noticeText } from '../../src/ui/describe.js';
 import { EVENT_TYPES as CORE_EVENT_TYPES } from '../../src/core/events.js';
+import { DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED } from '../../src/core/stored-errors.js';
 import { CAMPAIGN_OUTCOMES, EVENT_TYPES, eventText } from '../../src/ui/event-text.js';
 import { Formatter, type Lang, MESSAGES } from '../../src/ui/i18n.js';
 
@@ -44,6 +45,12 @@ const SAMPLES: Record<string, Record<string, unknown>[]> = {
   in_doubt: [
     { recipientId: 1, email: DATA.email, error: DATA.error },
     { recipientId: 1, email: DATA.email, error: `${DATA.error} (gave up after 3 attempts)` },
+    // No server answered: the error is the tool's own words (core/stored-errors.ts), as the store writes them.
+    { recipientId: 1, email: DATA.email, error: RUNNER_GONE(DATA.owner) },
+    { recipientId: 1, email: DATA.email, error: RUNNER_GONE(DATA.owner) + STILL_DEDUPLICATED },
+    { recipientId: 1, email: DATA.email, error: DEDUPE_EXPIRED },
+    { recipientId: 1, email: DATA.email, error: DEDUPE_ELSEWHERE },
+    { recipientId: 1, email: DATA.email, error: MARKED_SENT },
   ],
   waiting: ['interval', 'rate', 'window', 'retry', 'deadline'].map((reason) => ({ until: AT + 60_000, reason })),
   stopped: ['paused', 'cancelled', 'completed', 'draft', 'sending'].map((status) => ({ status })),

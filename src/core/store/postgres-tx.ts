@@ -7,6 +7,7 @@
 import type { Sql } from 'postgres';
 import type { LoggedEvent } from '../events.js';
 import { eventData } from '../event-log.js';
+import { MARKED_SENT } from '../stored-errors.js';
 import type { BatchStats, RecipientQuery } from '../store.js';
 import type { Campaign, CampaignSettings, CampaignState, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
 import { addressKey, batchStatsOf, CAMPAIGN_COLUMNS, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRecorded, toRunner } from './rows.js';
@@ -219,7 +220,7 @@ export class PgTx implements Tx {
         ? await sql`UPDATE recipients SET status = 'pending', next_attempt_at = 0, claim_token = NULL, dedupe_until = NULL
                     WHERE campaign_id = ${campaignId} AND status = 'in_doubt' ${only}`
         : await sql`UPDATE recipients SET status = 'sent', sent_at = coalesce(sent_at, ${now}), claim_token = NULL,
-                      last_error = 'marked sent by the operator'
+                      last_error = ${MARKED_SENT}
                     WHERE campaign_id = ${campaignId} AND status = 'in_doubt' ${only}`;
     return result.count;
   }

@@ -19,6 +19,7 @@ import type {
   StepResult,
 } from '../store.js';
 import type { Campaign, CampaignState, CampaignStatus, CampaignSummary, Runner, StatusCounts, Waiting } from '../types.js';
+import { DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, RUNNER_GONE, STILL_DEDUPLICATED } from '../stored-errors.js';
 import { laterBy } from '../types.js';
 import type { AttemptRow, RecipientResultPatch, RecordedRecipient, Tx, UnsafeResend } from './tx.js';
 
@@ -91,8 +92,6 @@ export async function summaries(t: Tx, ids: number[] | undefined, now: number): 
 
 // ---- runners and takeover -------------------------------------------------------------------
 
-const RUNNER_GONE = (owner: string) => `its runner ${owner} stopped before the server answered: may or may not have been delivered`;
-
 /**
  * Takes over every dead runner of the campaign except `me`: lease expired, or named in
  * `localDead` (its process is gone from this host). Their `sending` recipients become
@@ -131,7 +130,7 @@ export async function reap(t: Tx, campaignId: number, me: RunnerIdentity, now: n
   for (const [owner, g] of groups) {
     const error = RUNNER_GONE(owner);
     for (const row of await t.markUnanswered(g.inDoubt, 'in_doubt', error, now)) attempts.push(attemptRow(row, 'in_doubt', now, error));
-    const again = `${error}; the provider still deduplicates its idempotency key`;
+    const again = error + STILL_DEDUPLICATED;
     for (const row of await t.markUnanswered(g.requeue, 'pending', again, now)) attempts.push(attemptRow(row, 'requeued', now, again));
   }
   await t.insertAttempts(attempts);
@@ -194,10 +193,6 @@ export async function leave(t: Tx, campaignId: number, token: string, now: numbe
 }
 
 // ---- claiming -------------------------------------------------------------------------------
-
-const DEDUPE_EXPIRED = 'its last request may have reached the provider, and the provider no longer deduplicates a resend: may or may not have been delivered';
-const DEDUPE_ELSEWHERE =
-  'its last request may have reached a provider that deduplicates by idempotency key, and this run sends through a transport that does not: may or may not have been delivered';
 
 /**
  * Claims up to `max` due recipients for the runner `token`, every rule checked here; `c` is the

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { LoggedEvent } from '../events.js';
 import { eventData } from '../event-log.js';
+import { MARKED_SENT } from '../stored-errors.js';
 import type { BatchStats, RecipientQuery } from '../store.js';
 import type { Campaign, CampaignSettings, CampaignState, Recipient, Runner, StatusCounts, Suppression } from '../types.js';
 import { batchStatsOf, CAMPAIGN_COLUMNS, likeContains, RECENT_ROWS, type Row, STATE_COLUMNS, statusList, toCampaign, toCampaignState, toCounts, toEventRow, toRecipient, toRecorded, toRunner } from './rows.js';
@@ -244,9 +245,10 @@ export class SqliteTx implements Tx {
           ? `UPDATE recipients SET status = 'pending', next_attempt_at = 0, claim_token = NULL, dedupe_until = NULL
              WHERE campaign_id = ? AND status = 'in_doubt'${only}`
           : `UPDATE recipients SET status = 'sent', sent_at = coalesce(sent_at, ${Number(now)}), claim_token = NULL,
-               last_error = 'marked sent by the operator'
+               last_error = ?
              WHERE campaign_id = ? AND status = 'in_doubt'${only}`;
-      changed += this.db.prepare(sql).run(campaignId, ...(part ?? [])).changes;
+      const params = mode === 'resend' ? [campaignId, ...(part ?? [])] : [MARKED_SENT, campaignId, ...(part ?? [])];
+      changed += this.db.prepare(sql).run(...params).changes;
     }
     return changed;
   }
