@@ -176,7 +176,7 @@ export async function copySqliteToPostgres(
 }
 
 /**
- * PostgreSQL refusing a copied row (a data exception, a broken constraint: SQLCSTATE classes 22
+ * PostgreSQL refusing a copied row (a data exception, a broken constraint: SQLSTATE classes 22
  * and 23), told as what it is: the source holds something the target cannot; any other failure
  * as it came.
  */
