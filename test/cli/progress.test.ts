@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { estimateLineCount, lineCountingReader, Progress, progress, StatusLine, terminalWanted } from '../../src/cli/progress.js';
 import { standing } from '../../src/cli/run-status.js';
 import type { CampaignSummary } from '../../src/core/types.js';
+import { createTestDatabase, pgUrl } from '../helpers/backends.js';
 import { CLI, runCli, tempDir } from '../helpers/cli.js';
 import { addRecipients, settings, tempStore } from '../helpers/store.js';
 
@@ -321,6 +322,30 @@ describe.skipIf(!hasScript && process.env.CI !== 'true')('in a terminal and not 
     expect(json.code).toBe(0);
     expect(json.output).not.toContain('\u001B');
     expect(JSON.parse(json.output)).toEqual({ imported: ROWS, duplicates: 0, suppressed: 0, invalid: [] });
+  }, 180_000);
+
+  it.skipIf(!pgUrl() && process.env.CI !== 'true')('import of a file waiting for another import (PostgreSQL): the line says so, of about how many lines', async () => {
+    // The file's estimated size shows while the import waits, as long as the test holds the other
+    // import open: nothing is timed.
+    const db = await createTestDatabase('postgres');
+    try {
+      const store = await db.open();
+      const c = await store.createCampaign(settings(), Date.now());
+      const other = await store.beginImport(c.id);
+      await other.add([{ line: 2, email: 'primera@example.cl', fields: {} }]);
+      const run = startInTerminal(['--db', db.location, 'import', String(c.id), 'big.csv'], t.dir);
+      // (cut to the terminal's 80 columns)
+      const WAITING = /big\.csv: 0 of ≈([\d,]+) lines \(0%\) · waiting for another import/;
+      await run.waitFor(WAITING);
+      await other.commit();
+      const r = await run.done;
+      expect(r.code, r.output).toBe(0);
+      const estimate = Number(WAITING.exec(r.output)![1]!.replace(/,/g, ''));
+      expect(Math.abs(estimate - ROWS) / ROWS).toBeLessThan(0.05); // from three samples of the file (≈101,600 here)
+      expect(r.output).toMatch(/\r\u001B\[2Kcampaign \d+: imported 100000 new recipients, 0 duplicates skipped/);
+    } finally {
+      await db.cleanup();
+    }
   }, 180_000);
 
   it('suppress import: the same progress in a terminal, nothing extra in a pipe', async () => {
