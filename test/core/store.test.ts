@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AttemptResult, ClaimResult, Store } from '../../src/core/store.js';
 import type { CampaignSettings } from '../../src/core/types.js';
+import { RUNNER_GONE } from '../../src/core/stored-errors.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/backends.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
@@ -178,7 +179,8 @@ describe.each(backends())('store conformance: %s', (backend) => {
     const [a, b, c] = claimed(await claim(id, me.token, T0, 3));
     await record(me.token, answer(a!.id, 'sent'));
     await store.leaveCampaign(id, me.token, T0 + 5, [b!.id]);
-    expect(await store.getRecipient(id, b!.email)).toMatchObject({ status: 'in_doubt' });
+    // in the words a takeover uses, which the TUI says in the operator's language
+    expect(await store.getRecipient(id, b!.email)).toMatchObject({ status: 'in_doubt', lastError: RUNNER_GONE('h1:100') });
     expect(await store.getRecipient(id, c!.email)).toMatchObject({ status: 'pending', attempts: 0 });
     expect((await store.getCampaign(id))!.batchClaimed).toBe(2);
     expect(await store.listRunners(id)).toEqual([]);

@@ -183,7 +183,9 @@ export async function leave(t: Tx, campaignId: number, token: string, now: numbe
   const mine = await t.claimedBy(campaignId, token);
   if (mine.length > 0) {
     const asked = new Set(handedOver);
-    const error = 'its runner stopped before the server answered: may or may not have been delivered';
+    // The same words as a takeover's (the TUI says them in the operator's language); a runner
+    // that holds claims still has its row, unless another took it for dead meanwhile.
+    const error = RUNNER_GONE((await t.runner(token))?.owner ?? 'unknown');
     const doubt = await t.markUnanswered(mine.filter((id) => asked.has(id)), 'in_doubt', error, now);
     await t.insertAttempts(doubt.map((r) => attemptRow(r, 'in_doubt', now, error)));
     const released = await t.releaseClaims(mine.filter((id) => !asked.has(id)));
