@@ -139,14 +139,20 @@ export class PgTx implements Tx {
 
   async claimDue(campaignId: number, token: string, now: number, batch: number, limit: number, idempotentUntil: number | null): Promise<Recipient[]> {
     const rows = await this.sql`
-      UPDATE recipients r SET status = 'sending', attempts = r.attempts + 1, last_attempt_at = ${now},
-        claim_token = ${token}, batch = ${batch}, idempotent_until = coalesce(r.idempotent_until, ${idempotentUntil}::bigint)
-      FROM (SELECT id FROM recipients
-            WHERE campaign_id = ${campaignId} AND status = 'pending' AND next_attempt_at <= ${now}
-            ORDER BY next_attempt_at, id LIMIT ${limit}
-            FOR UPDATE SKIP LOCKED) due
-      WHERE r.id = due.id
-      RETURNING r.*`;
+      WITH claimed AS (
+        UPDATE recipients r SET status = 'sending', attempts = r.attempts + 1, last_attempt_at = ${now},
+          claim_token = ${token}, batch = ${batch}, idempotent_until = coalesce(r.idempotent_until, ${idempotentUntil}::bigint)
+        FROM (SELECT id FROM recipients
+              WHERE campaign_id = ${campaignId} AND status = 'pending' AND next_attempt_at <= ${now}
+              ORDER BY next_attempt_at, id LIMIT ${limit}
+              FOR UPDATE SKIP LOCKED) due
+        WHERE r.id = due.id
+        RETURNING r.*
+      ), counted AS (
+        UPDATE campaigns SET batch_claimed = batch_claimed + (SELECT count(*) FROM claimed)
+        WHERE id = ${campaignId} AND EXISTS (SELECT 1 FROM claimed)
+      )
+      SELECT * FROM claimed`;
     return rows.map(toRecipient).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 

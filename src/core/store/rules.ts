@@ -16,9 +16,8 @@ import type {
   Reaped,
   RunnerIdentity,
   SettleResult,
-  StepResult,
 } from '../store.js';
-import type { Campaign, CampaignState, CampaignStatus, CampaignSummary, Runner, StatusCounts, Waiting } from '../types.js';
+import type { Campaign, CampaignState, CampaignStatus, CampaignSummary, Recipient, Runner, StatusCounts, Waiting } from '../types.js';
 import { DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, RUNNER_GONE, STILL_DEDUPLICATED } from '../stored-errors.js';
 import { laterBy } from '../types.js';
 import type { AttemptRow, RecipientResultPatch, RecordedRecipient, Tx, UnsafeResend } from './tx.js';
@@ -197,8 +196,25 @@ export async function leave(t: Tx, campaignId: number, token: string, now: numbe
 // ---- claiming -------------------------------------------------------------------------------
 
 /**
- * Claims up to `max` due recipients for the runner `token`, every rule checked here; `c` is the
- * campaign as read (locked) in this transaction.
+ * A claim whose statement is under way: its rows come back in the pipeline of the transaction's
+ * COMMIT (PostgreSQL), so the campaign row is held one round trip less than if the rules awaited
+ * them before committing. `claimAnswered` makes the ClaimResult of its rows.
+ */
+export interface ClaimUnderWay {
+  kind: 'under_way';
+  recipients: Promise<Recipient[]>;
+  batch: number;
+  batchStarted: boolean;
+  campaign: CampaignState;
+}
+
+/** What a step's transaction decided about its claim: `under_way` until its rows are back. */
+export type StepClaim = ClaimResult | ClaimUnderWay | null;
+
+/**
+ * Decides whether the runner `token` may claim now and how many (every rule checked here; `c` is
+ * the campaign as read, locked, in this transaction), and issues the claim of up to `max` due
+ * recipients. The claim is not awaited: see ClaimUnderWay.
  */
 async function claim(
   t: Tx,
@@ -209,7 +225,7 @@ async function claim(
   max: number,
   options: ClaimOptions,
   reads: ClaimReads,
-): Promise<ClaimResult> {
+): Promise<ClaimResult | ClaimUnderWay> {
   if (!c) return { kind: 'stopped', status: 'cancelled' };
   if (c.status !== 'sending') return { kind: 'stopped', status: c.status };
   const me = await reads.runner;
@@ -230,27 +246,40 @@ async function claim(
   }
 
   const room = Math.min(max, c.batchSize - c.batchClaimed, await rateRoom(t, c, now));
+  if (room <= 0) return nothingClaimed(t, campaignId, now);
   const batch = c.batchesSent + 1;
   const idempotentUntil = options.idempotencyWindowMs !== null ? now + options.idempotencyWindowMs : null;
-  const recipients = room > 0 ? await t.claimDue(campaignId, token, now, batch, room, idempotentUntil) : [];
-  if (recipients.length === 0) {
-    const counts = await t.counts(campaignId);
-    if (counts.pending > 0) {
-      // Pending but none due (retries later), or every due one locked by another transaction.
-      const next = await t.nextPendingAt(campaignId);
-      return { kind: 'wait', reason: 'retry', until: Math.max(next ?? now, now + 250) };
-    }
-    return counts.sending > 0 ? { kind: 'draining' } : { kind: 'done' };
-  }
-  // Not awaited: it goes with the COMMIT (see IssuedStatements).
-  void t.addBatchClaims(campaignId, recipients.length);
+  // Not awaited: it goes with the COMMIT (see IssuedStatements), and counts its claims in the batch.
+  const recipients = settledLater(t.claimDue(campaignId, token, now, batch, room, idempotentUntil));
+  return { kind: 'under_way', recipients, batch, batchStarted: c.batchClaimed === 0, campaign: c };
+}
+
+/** The claim a step made, once its rows are back; null when it found nothing due to claim (see nothingClaimed). */
+export async function claimAnswered(claim: ClaimUnderWay): Promise<Extract<ClaimResult, { kind: 'claimed' }> | null> {
+  const recipients = await claim.recipients;
+  if (recipients.length === 0) return null;
   return {
     kind: 'claimed',
     recipients,
-    batch,
-    batchStarted: c.batchClaimed === 0,
-    campaign: { ...c, batchClaimed: c.batchClaimed + recipients.length },
+    batch: claim.batch,
+    batchStarted: claim.batchStarted,
+    campaign: { ...claim.campaign, batchClaimed: claim.campaign.batchClaimed + recipients.length },
   };
+}
+
+/**
+ * Why a claim that was allowed found nobody to take: retries not due yet (or every due one held
+ * by another runner's claim), the last ones still in flight, or nothing left. Read after the
+ * claim's transaction, in a read of its own: the answer only tells the runner when to look
+ * again, and closing a batch or completing re-checks under the campaign's lock (`settle`).
+ */
+export async function nothingClaimed(t: Tx, campaignId: number, now: number): Promise<ClaimResult> {
+  const counts = await t.counts(campaignId);
+  if (counts.pending > 0) {
+    const next = await t.nextPendingAt(campaignId);
+    return { kind: 'wait', reason: 'retry', until: Math.max(next ?? now, now + 250) };
+  }
+  return counts.sending > 0 ? { kind: 'draining' } : { kind: 'done' };
 }
 
 // ---- recording --------------------------------------------------------------------------------
@@ -326,7 +355,7 @@ export async function step(
   results: AttemptResult[],
   max: number,
   options: ClaimOptions,
-): Promise<StepResult> {
+): Promise<{ recorded: boolean[]; claim: StepClaim }> {
   // Every write that touches a campaign's recipients takes the campaign row first: one lock
   // order for all runners (PostgreSQL would otherwise find deadlocks between their steps).
   const locked = t.campaign(campaignId, { lock: true, state: true });

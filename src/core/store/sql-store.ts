@@ -9,6 +9,7 @@ import type {
   AttemptResult,
   BatchStats,
   ClaimOptions,
+  ClaimResult,
   ImportSession,
   ImportSessionOptions,
   NewEvent,
@@ -204,8 +205,9 @@ export class SqlStore implements Store {
     return this.backend.write((t) => rules.leave(t, campaignId, token, now, handedOver), ENGINE_CALL);
   }
 
-  step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options: ClaimOptions = NO_IDEMPOTENCY): Promise<StepResult> {
-    return this.backend.write((t) => rules.step(t, campaignId, token, now, results, max, options), ENGINE_CALL);
+  async step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options: ClaimOptions = NO_IDEMPOTENCY): Promise<StepResult> {
+    const { recorded, claim } = await this.backend.write((t) => rules.step(t, campaignId, token, now, results, max, options), ENGINE_CALL);
+    return { recorded, claim: await this.claimOf(claim, campaignId, now, Promise.resolve()) };
   }
 
   async stepEarly(
@@ -217,7 +219,29 @@ export class SqlStore implements Store {
     options: ClaimOptions = NO_IDEMPOTENCY,
   ): Promise<StepResult & { durable: Promise<void> }> {
     const { value, durable } = await this.backend.writeEarly((t) => rules.step(t, campaignId, token, now, results, max, options), ENGINE_CALL);
-    return { ...value, durable };
+    return { recorded: value.recorded, claim: await this.claimOf(value.claim, campaignId, now, durable), durable };
+  }
+
+  /**
+   * A step's claim once its rows are back (on PostgreSQL they arrive ahead of the COMMIT's answer,
+   * so a claim is known before it is durable, as `stepEarly` promises). A claim that found nobody
+   * due asks why in a read after its commit.
+   */
+  private async claimOf(claim: rules.StepClaim, campaignId: number, now: number, durable: Promise<void>): Promise<ClaimResult | null> {
+    if (claim?.kind !== 'under_way') return claim;
+    // A claim whose transaction failed (a lost connection, the watchdog giving up on a dead
+    // network) ends as that failure, in the backend's words, even when its rows never come.
+    const answered = rules.claimAnswered(claim);
+    const claimed = await Promise.race([
+      answered.catch(async (err: unknown) => {
+        await durable;
+        throw err;
+      }),
+      durable.then(() => answered),
+    ]);
+    if (claimed) return claimed;
+    await durable;
+    return this.backend.read((t) => rules.nothingClaimed(t, campaignId, now), ENGINE_CALL);
   }
 
   peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]> {

@@ -175,6 +175,7 @@ export class SqliteTx implements Tx {
       claim.run(now, token, batch, idempotentUntil, id);
       out.push(toRecipient(read.get(id) as Row));
     }
+    if (out.length > 0) this.q(`UPDATE campaigns SET batch_claimed = batch_claimed + ? WHERE id = ?`).run(out.length, campaignId);
     return out;
   }
 

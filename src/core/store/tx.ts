@@ -118,7 +118,11 @@ export interface Tx {
   rateUsage(campaignId: number, since: number, count: number): Promise<{ used: number; edge: number | null }>;
   /** The earliest due time of a pending recipient, or null when none is pending. */
   nextPendingAt(campaignId: number): Promise<number | null>;
-  /** Claims up to `limit` due pending recipients (oldest due first), skipping rows locked by others. */
+  /**
+   * Claims up to `limit` due pending recipients (oldest due first), skipping rows locked by
+   * others, and adds those it claimed to the open batch's count (batch_claimed): one statement on
+   * PostgreSQL, so that the rules need not await its answer before the COMMIT.
+   */
   claimDue(campaignId: number, token: string, now: number, batch: number, limit: number, idempotentUntil: number | null): Promise<Recipient[]>;
   /** The first `limit` recipients `claimDue` would take now, in its order; claims nothing. */
   peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]>;
