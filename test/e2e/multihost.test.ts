@@ -9,6 +9,7 @@
  * was received twice. Chaos is driven by what the runners print (sends, takeovers), not by timers.
  */
 import { type ChildProcess } from 'node:child_process';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageIdFor } from '../../src/core/message.js';
 import type { Store } from '../../src/core/store.js';
@@ -54,6 +55,26 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
       })
       .join('\n');
   /**
+   * What the database's sessions are doing (who holds a transaction open, who waits for a lock,
+   * from which host): a runner stuck behind a lock is stuck behind one of these.
+   */
+  const sessions = async (): Promise<string> => {
+    const sql = postgres(pg.url, { max: 1, onnotice: () => undefined });
+    try {
+      const rows = await sql`
+        SELECT pid, client_addr::text AS host, state, wait_event_type AS wait_type, wait_event AS wait,
+          round(extract(epoch FROM now() - xact_start)::numeric, 1) AS xact_s,
+          round(extract(epoch FROM now() - state_change)::numeric, 1) AS state_s,
+          pg_blocking_pids(pid) AS blocked_by, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 100) AS query
+        FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`;
+      return rows.map((r) => `  ${JSON.stringify(r)}`).join('\n') || '  (none)';
+    } catch (err) {
+      return `  (could not read them: ${(err as Error).message})`;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  };
+  /**
    * Resolves when `test` holds, checked on every line a runner prints and every exit. A wait that
    * lasts past `withinMs` fails naming itself and where each runner stands, instead of running
    * into the test's time-out with nothing to go on.
@@ -64,7 +85,9 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
       : new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => {
             waiters.splice(waiters.indexOf(waiter), 1);
-            reject(new Error(`still waiting after ${withinMs / 1000} s for ${what} (${sentLines} sent lines):\n${standing()}`));
+            void sessions().then((db) =>
+              reject(new Error(`still waiting after ${withinMs / 1000} s for ${what} (${sentLines} sent lines):\n${standing()}\ndatabase sessions:\n${db}`)),
+            );
           }, withinMs);
           const waiter = { test, resolve: () => (clearTimeout(timer), resolve()) };
           waiters.push(waiter);
