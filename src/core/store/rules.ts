@@ -37,12 +37,19 @@ export async function logEvent(t: Tx, e: LoggedEvent): Promise<void> {
 
 // ---- waits ------------------------------------------------------------------------------------
 
+/** Attempts in the rate limit's sliding window now (every attempt counts from its claim); null without a limit. */
+type RateUsage = { used: number; edge: number | null } | null;
+
+async function rateUsage(t: Tx, c: CampaignState, now: number): Promise<RateUsage> {
+  return c.rate ? t.rateUsage(c.id, now - c.rate.windowSeconds * 1000, c.rate.count) : null;
+}
+
 /**
  * What keeps a `sending` campaign from claiming now, if anything: the next batch's due time, the
- * send window, the rate limit over every attempt in its sliding window, a provider's 429. When
- * several hold it back, the one that lasts longest is what it waits for.
+ * send window, the rate limit over every attempt in its sliding window (`usage`), a provider's
+ * 429. When several hold it back, the one that lasts longest is what it waits for.
  */
-export async function timeGate(t: Tx, c: CampaignState, now: number): Promise<Waiting | null> {
+export async function timeGate(c: CampaignState, now: number, usage: RateUsage): Promise<Waiting | null> {
   const waits: Waiting[] = [];
   if (c.batchClaimed === 0 && c.nextBatchAt !== null && c.nextBatchAt > now) waits.push({ reason: 'interval', until: c.nextBatchAt });
   if (c.throttledUntil !== null && c.throttledUntil > now) waits.push({ reason: 'rate', until: c.throttledUntil });
@@ -50,11 +57,9 @@ export async function timeGate(t: Tx, c: CampaignState, now: number): Promise<Wa
     const { inWindow, nextWindowStart } = await loadSchedule();
     if (!inWindow(now, c.window, c.timeZone)) waits.push({ reason: 'window', until: nextWindowStart(now, c.window, c.timeZone) });
   }
-  if (c.rate) {
-    const windowMs = c.rate.windowSeconds * 1000;
-    const usage = await t.rateUsage(c.id, now - windowMs, c.rate.count);
+  if (c.rate && usage) {
     // When the oldest of the newest `count` attempts leaves the window, one more may go.
-    if (usage.used >= c.rate.count && usage.edge !== null) waits.push({ reason: 'rate', until: usage.edge + windowMs + 1 });
+    if (usage.used >= c.rate.count && usage.edge !== null) waits.push({ reason: 'rate', until: usage.edge + c.rate.windowSeconds * 1000 + 1 });
   }
   if (waits.length === 0) return null;
   // On a tie the later-listed reason (window, rate) says more than `interval`.
@@ -62,9 +67,8 @@ export async function timeGate(t: Tx, c: CampaignState, now: number): Promise<Wa
 }
 
 /** How many more the rate limit lets go now (Infinity without one). */
-async function rateRoom(t: Tx, c: CampaignState, now: number): Promise<number> {
-  if (!c.rate) return Infinity;
-  const usage = await t.rateUsage(c.id, now - c.rate.windowSeconds * 1000, c.rate.count);
+function rateRoom(c: CampaignState, usage: RateUsage): number {
+  if (!c.rate || !usage) return Infinity;
   return Math.max(0, c.rate.count - usage.used);
 }
 
@@ -72,7 +76,7 @@ async function rateRoom(t: Tx, c: CampaignState, now: number): Promise<number> {
 export async function waitingOf(t: Tx, c: Campaign, counts: StatusCounts, now: number): Promise<Waiting | null> {
   if (c.status !== 'sending') return null;
   if (c.batchClaimed >= c.batchSize && c.batchClaimed > 0) return null; // a full batch finishing
-  const gate = await timeGate(t, c, now);
+  const gate = await timeGate(c, now, await rateUsage(t, c, now));
   if (gate) return gate;
   if (counts.pending === 0) return null;
   const next = await t.nextPendingAt(c.id);
@@ -231,7 +235,10 @@ async function claim(
   const me = await reads.runner;
   if (!me || me.campaignId !== campaignId || me.expiresAt <= now) return { kind: 'lost_lease' };
   if (c.batchClaimed >= c.batchSize) return { kind: 'batch_full' };
-  const wait = await timeGate(t, c, now);
+  // Read once for both the gate and the room: on PostgreSQL each read is a round trip with the
+  // campaign row held.
+  const usage = await rateUsage(t, c, now);
+  const wait = await timeGate(c, now, usage);
   if (wait) return { kind: 'wait', ...wait };
 
   // Requeued recipients that only their provider's memory of the idempotency key kept from being
@@ -245,7 +252,7 @@ async function claim(
     await t.insertAttempts(rows.map((r) => attemptRow(r, 'in_doubt', now, detail)));
   }
 
-  const room = Math.min(max, c.batchSize - c.batchClaimed, await rateRoom(t, c, now));
+  const room = Math.min(max, c.batchSize - c.batchClaimed, rateRoom(c, usage));
   if (room <= 0) return nothingClaimed(t, campaignId, now);
   const batch = c.batchesSent + 1;
   const idempotentUntil = options.idempotencyWindowMs !== null ? now + options.idempotencyWindowMs : null;
