@@ -2,12 +2,14 @@
  * What only the PostgreSQL backend has: a schema of its own in a shared database, a URL with a
  * password that must never show, change notifications, TLS settings.
  */
+import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AttemptResult, ClaimResult } from '../../src/core/store.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../src/core/store/postgres-schema.js';
 import { openPostgresStore, parsePostgresUrl } from '../../src/core/store/postgres.js';
-import { displayLocation } from '../../src/core/store/open.js';
-import { ConfigError, UserError } from '../../src/core/types.js';
+import { displayLocation, openStore } from '../../src/core/store/open.js';
+import { ConfigError, type Recipient, UserError } from '../../src/core/types.js';
 import { createTestDatabase, pgUrl, type TestDatabase } from '../helpers/backends.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
@@ -316,6 +318,54 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
       expect(claimed).toBe(true);
     } finally {
       holder.release();
+    }
+  });
+
+  it('a step is three round trips: BEGIN, the campaign\'s lock with the answers, the claim with the COMMIT', async () => {
+    // Between the store and the server, a proxy counts the client's turns: each time the client
+    // speaks after the server has, the client waited for an answer first. Coalesced or split
+    // packets change no turn.
+    let turns = 0;
+    const target = new URL(db.location);
+    const proxy = createServer((client) => {
+      const server = connectTcp(Number(target.port), target.hostname);
+      let last: 'client' | 'server' | null = null;
+      client.on('data', (d) => {
+        if (last !== 'client') turns++;
+        last = 'client';
+        server.write(d);
+      });
+      server.on('data', (d) => {
+        last = 'server';
+        client.write(d);
+      });
+      for (const [a, b] of [[client, server], [server, client]] as const) {
+        a.on('error', () => b.destroy());
+        a.on('close', () => b.destroy());
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const through = new URL(db.location);
+    through.port = String((proxy.address() as AddressInfo).port);
+    const store = await openStore(through.toString());
+    try {
+      const c = await store.createCampaign(settings({ batchSize: 100 }), T0);
+      await addRecipients(store, c.id, 5);
+      await store.transition(c.id, ['draft'], 'sending', T0);
+      await store.joinCampaign(c.id, { host: 'h', pid: 1, token: 'me' }, T0, 60_000, []);
+      const sent = (r: Recipient, at: number): AttemptResult => ({ recipientId: r.id, at, outcome: 'sent', detail: '250 OK', messageId: `<${r.id}@x>` });
+      // Two steps first: every statement of a step has been prepared once.
+      let step = await store.step(c.id, 'me', T0 + 1, [], 1);
+      for (let i = 2; i <= 4; i++) {
+        const [r] = (step.claim as Extract<ClaimResult, { kind: 'claimed' }>).recipients;
+        const before = turns;
+        step = await store.step(c.id, 'me', T0 + i, [sent(r!, T0 + i)], 1);
+        expect(step.claim?.kind).toBe('claimed');
+        if (i === 4) expect(turns - before).toBe(3);
+      }
+    } finally {
+      await store.close();
+      proxy.close();
     }
   });
 
