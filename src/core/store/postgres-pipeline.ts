@@ -1,9 +1,10 @@
 /**
  * A write transaction on PostgreSQL whose last statements go out with its COMMIT. postgres.js's
  * `sql.begin` sends COMMIT once the function has resolved; the rules resolve without awaiting
- * the writes whose answers nothing needs (the attempt rows, the batch counter), so these and
- * COMMIT travel in one pipeline: a round trip less per transaction, which on a machine where
- * each costs 0.5–1 ms is a good part of an engine step.
+ * the writes whose answers are not needed before the commit (the attempt rows; a step's claim,
+ * whose rows its caller reads later), so these and COMMIT travel in one pipeline: a round trip
+ * less per transaction, which on a machine where each costs 0.5–1 ms is a good part of an engine
+ * step.
  *
  * PostgreSQL fails every statement after one that failed and answers COMMIT with a rollback,
  * which postgres.js reports as a successful COMMIT: the commit is reported here only once every

@@ -180,8 +180,8 @@ export type { StoredEvent };
 /**
  * A transaction's statements, each remembered as it is issued, so that the backend can report a
  * commit only once every one of them has succeeded — also those the rules did not await. Not
- * awaiting a write whose answer nothing needs (a counter, the attempt rows) lets PostgreSQL take
- * it in the same pipeline as COMMIT, one round trip fewer; a failure of it still fails the
+ * awaiting a write whose answer is not needed before the commit (the attempt rows, a step's claim)
+ * lets PostgreSQL take it in the same pipeline as COMMIT, one round trip fewer; a failure of it still fails the
  * transaction (PostgreSQL answers the COMMIT of a failed transaction with a rollback).
  */
 export class IssuedStatements {
