@@ -16,6 +16,7 @@ import { idempotencyKeyFor, MessageBuilder, messageIdFor, type OutgoingMessage }
 import { interpretOutcome } from './outcome.js';
 import type { AttemptResult, ClaimResult } from './store.js';
 import { TemplateError } from './templates.js';
+import { AROUND } from './stored-errors.js';
 import type { SendOutcome } from './transport/index.js';
 import type { Campaign, Recipient, WaitReason } from './types.js';
 
@@ -343,7 +344,7 @@ export class CampaignLoop {
         this.finished.push({ result: { recipientId: recipient.id, at: this.x.clock.now(), outcome: 'refunded', detail: err.message, messageId: messageIdFor(this.campaign, recipient.id) }, event: null });
         return;
       }
-      outcome = { kind: 'failed', error: `could not build the message: ${(err as Error).message}`, unknownMailbox: false };
+      outcome = { kind: 'failed', error: AROUND.not_built((err as Error).message), unknownMailbox: false };
     }
     const messageId = message?.messageId ?? messageIdFor(this.campaign, recipient.id);
     if (message && !x.transport.waitsForReady) {
@@ -353,7 +354,7 @@ export class CampaignLoop {
       );
       if (unwritten !== null) {
         // The claim never reached the disk: nothing was sent, and the attempt does not count.
-        this.finished.push({ result: { recipientId: recipient.id, at: x.clock.now(), outcome: 'refunded', detail: `not sent: ${unwritten}`, messageId }, event: null });
+        this.finished.push({ result: { recipientId: recipient.id, at: x.clock.now(), outcome: 'refunded', detail: AROUND.not_sent(unwritten), messageId }, event: null });
         return;
       }
     }
@@ -373,7 +374,7 @@ export class CampaignLoop {
       } catch (err) {
         // The transport classifies every outcome itself; a throw is a bug, and we cannot know
         // whether the message left: never risk sending twice.
-        outcome = { kind: 'in_doubt', error: `transport error: ${(err as Error).message}` };
+        outcome = { kind: 'in_doubt', error: AROUND.transport_error((err as Error).message) };
       }
     }
     this.finished.push(await this.interpret(recipient, batch, messageId, outcome));

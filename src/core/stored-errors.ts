@@ -1,7 +1,9 @@
 /**
- * What the tool itself stores as a recipient's last error when no server's answer says what
- * happened (every other last error is a server's or a provider's answer, kept as it came).
- * Written once, here: the store writes these words, and the TUI recognises them (`toolWords`) to
+ * What the tool itself stores as a recipient's last error: the whole error when no server's answer
+ * says what happened, or the words around an answer (`detail`, a server's or a library's own text,
+ * kept as it came) when the engine or a transport says what it means for the message. Every other
+ * last error is a server's or a provider's answer, kept as it came. Written once, here: the store,
+ * the engine and the transports write these words, and the TUI recognises them (`toolWords`) to
  * say them in the operator's language.
  */
 
@@ -15,11 +17,31 @@ export const DEDUPE_ELSEWHERE =
 /** `resolve --mark-sent`. */
 export const MARKED_SENT = 'marked sent by the operator';
 
+/** A send the transport was closed under (a stop) before any of it went out. */
+export const CLOSED_BEFORE_SENT = 'transport closed before the message was sent';
+
+/** Words around a detail: what the engine or a transport says an answer means for the message. */
+export const AROUND = {
+  /** The claim could not be written: abandoned before any byte of the message went out. */
+  not_sent: (detail: string) => `not sent: ${detail}`,
+  lost_before_data: (detail: string) => `connection lost before the message data went out: ${detail}`,
+  lost_after_data: (detail: string) => `connection lost after the message data went out, before the server's reply: ${detail}`,
+  unexpected_reply: (detail: string) => `unexpected reply to the data: ${detail}`,
+  not_built: (detail: string) => `could not build the message: ${detail}`,
+  transport_error: (detail: string) => `transport error: ${detail}`,
+} as const;
+
+export type AroundKind = keyof typeof AROUND;
+
 export type ToolWords =
   | { kind: 'runner_gone'; owner: string; requeued: boolean }
   | { kind: 'dedupe_expired' }
   | { kind: 'dedupe_elsewhere' }
-  | { kind: 'marked_sent' };
+  | { kind: 'marked_sent' }
+  | { kind: 'closed_before_sent' }
+  | { kind: AroundKind; detail: string };
+
+const AROUND_PREFIXES = (Object.keys(AROUND) as AroundKind[]).map((kind) => [kind, AROUND[kind]('')] as const);
 
 const [GONE_BEFORE, GONE_AFTER] = RUNNER_GONE('\u0000').split('\u0000') as [string, string];
 
@@ -28,6 +50,8 @@ export function toolWords(error: string): ToolWords | null {
   if (error === DEDUPE_EXPIRED) return { kind: 'dedupe_expired' };
   if (error === DEDUPE_ELSEWHERE) return { kind: 'dedupe_elsewhere' };
   if (error === MARKED_SENT) return { kind: 'marked_sent' };
+  if (error === CLOSED_BEFORE_SENT) return { kind: 'closed_before_sent' };
+  for (const [kind, prefix] of AROUND_PREFIXES) if (error.startsWith(prefix)) return { kind, detail: error.slice(prefix.length) };
   if (!error.startsWith(GONE_BEFORE)) return null;
   const requeued = error.endsWith(GONE_AFTER + STILL_DEDUPLICATED);
   if (!requeued && !error.endsWith(GONE_AFTER)) return null;

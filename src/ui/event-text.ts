@@ -26,10 +26,12 @@ const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 const num = (v: unknown) => (typeof v === 'number' ? v : Number(v) || 0);
 
 /**
- * A recipient's stored error is the server's (or transport's) answer, kept as it came, with two
- * kinds of English words of the tool's own, said here in the operator's language:
+ * A recipient's stored error is the server's (or transport's) answer, kept as it came, with
+ * three kinds of English words of the tool's own, said here in the operator's language:
  * - when no answer says what happened (a runner gone mid-request, a resend its provider would no
  *   longer deduplicate, `resolve --mark-sent`), the whole error is the tool's (core/stored-errors.ts);
+ * - the engine's and the SMTP transport's words around an answer (a connection lost before or
+ *   after the data, a send not made), the answer itself kept as it came (core/stored-errors.ts);
  * - when its retries ran out, the engine appends "(gave up after N attempts)" (core/outcome.ts).
  *   (Were the engine to store the give-up as data, this pattern would go: a test on a real run
  *   fails in Spanish if the engine's wording changes.)
@@ -37,11 +39,17 @@ const num = (v: unknown) => (typeof v === 'number' ? v : Number(v) || 0);
 const GAVE_UP = /\s*\(gave up after (\d+) attempts\)$/;
 
 export function storedErrorText(error: string, m: Messages, fmt: Formatter): string {
-  const own = toolWords(error);
-  if (own) return own.kind === 'runner_gone' ? t(own.requeued ? m.toolError.runner_gone_requeued : m.toolError.runner_gone, { owner: own.owner }) : m.toolError[own.kind];
   const g = GAVE_UP.exec(error);
-  if (!g) return error;
-  return `${error.slice(0, g.index)} ${t(m.gaveUp, { n: fmt.num(Number(g[1])) })}`;
+  const said = toolText(g ? error.slice(0, g.index) : error, m);
+  return g ? `${said} ${t(m.gaveUp, { n: fmt.num(Number(g[1])) })}` : said;
+}
+
+/** The tool's own words in an error, said in the operator's language; a server's answer as it came. */
+function toolText(error: string, m: Messages): string {
+  const own = toolWords(error);
+  if (!own) return error;
+  if (own.kind === 'runner_gone') return t(own.requeued ? m.toolError.runner_gone_requeued : m.toolError.runner_gone, { owner: own.owner });
+  return 'detail' in own ? t(m.toolError[own.kind], { detail: own.detail }) : m.toolError[own.kind];
 }
 
 /** A run outcome in words; an outcome this version does not know is shown as the engine named it. */
@@ -70,7 +78,7 @@ export function eventText(line: LogLine, m: Messages, fmt: Formatter, tz: string
         ? t(ev.sent_retry, { email: str(d.email), batch: n(d.batch), attempt: num(d.attempt) })
         : t(ev.sent, { email: str(d.email), batch: n(d.batch) });
     case 'retry_scheduled':
-      return t(ev.retry_scheduled, { email: str(d.email), attempt: num(d.attempt), error: str(d.error), time: time(d.retryAt) });
+      return t(ev.retry_scheduled, { email: str(d.email), attempt: num(d.attempt), error: error(d.error), time: time(d.retryAt) });
     case 'failed':
       return t(d.suppressed ? ev.failed_suppressed : ev.failed, { email: str(d.email), error: error(d.error) });
     case 'in_doubt':

@@ -1,6 +1,6 @@
 /** Every word the TUI shows in English. The Spanish table (messages.es.ts) has the same shape. */
 import type { CampaignOutcome } from '../core/engine.js';
-import { DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED, type ToolWords } from '../core/stored-errors.js';
+import { AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED, type ToolWords } from '../core/stored-errors.js';
 import type { CampaignStatus, RecipientStatus, WaitReason } from '../core/types.js';
 
 export const en = {
@@ -161,6 +161,13 @@ export const en = {
     dedupe_expired: DEDUPE_EXPIRED,
     dedupe_elsewhere: DEDUPE_ELSEWHERE,
     marked_sent: MARKED_SENT,
+    closed_before_sent: CLOSED_BEFORE_SENT,
+    not_sent: AROUND.not_sent('{detail}'),
+    lost_before_data: AROUND.lost_before_data('{detail}'),
+    lost_after_data: AROUND.lost_after_data('{detail}'),
+    unexpected_reply: AROUND.unexpected_reply('{detail}'),
+    not_built: AROUND.not_built('{detail}'),
+    transport_error: AROUND.transport_error('{detail}'),
   } satisfies Record<ToolWords['kind'] | 'runner_gone_requeued', string>,
 
   pics: {

@@ -153,6 +153,13 @@ export const es: Messages = {
     dedupe_elsewhere:
       'su última solicitud pudo llegar a un proveedor que reconoce claves de idempotencia, y esta ejecución envía por un transporte que no las reconoce: puede haber recibido el mensaje, o no',
     marked_sent: 'marcado como enviado por el operador',
+    closed_before_sent: 'el transporte se cerró antes de enviar el mensaje',
+    not_sent: 'no enviado: {detail}',
+    lost_before_data: 'conexión perdida antes de salir los datos del mensaje: {detail}',
+    lost_after_data: 'conexión perdida después de salir los datos del mensaje, antes de la respuesta del servidor: {detail}',
+    unexpected_reply: 'respuesta inesperada a los datos: {detail}',
+    not_built: 'no se pudo componer el mensaje: {detail}',
+    transport_error: 'error del transporte: {detail}',
   },
 
   pics: {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogLine, Notice } from '../../src/ui/controller.js';
 import { noticeText } from '../../src/ui/describe.js';
 import { EVENT_TYPES as CORE_EVENT_TYPES } from '../../src/core/events.js';
-import { DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED } from '../../src/core/stored-errors.js';
+import { AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED } from '../../src/core/stored-errors.js';
 import { CAMPAIGN_OUTCOMES, EVENT_TYPES, eventText } from '../../src/ui/event-text.js';
 import { Formatter, type Lang, MESSAGES } from '../../src/ui/i18n.js';
 
@@ -35,12 +35,19 @@ const SAMPLES: Record<string, Record<string, unknown>[]> = {
     { recipientId: 1, email: DATA.email, batch: 2, attempt: 1, response: '250 2.0.0 OK', messageId: '<m@x>' },
     { recipientId: 1, email: DATA.email, batch: 2, attempt: 3, response: '250 2.0.0 OK', messageId: '<m@x>' },
   ],
-  retry_scheduled: [{ recipientId: 1, email: DATA.email, attempt: 1, retryAt: AT + 60_000, error: DATA.error }],
+  retry_scheduled: [
+    { recipientId: 1, email: DATA.email, attempt: 1, retryAt: AT + 60_000, error: DATA.error },
+    // The SMTP transport's and the engine's words around the server's (core/stored-errors.ts).
+    { recipientId: 1, email: DATA.email, attempt: 1, retryAt: AT + 60_000, error: AROUND.lost_before_data(DATA.error) },
+    { recipientId: 1, email: DATA.email, attempt: 1, retryAt: AT + 60_000, error: CLOSED_BEFORE_SENT },
+  ],
   failed: [
     { recipientId: 1, email: DATA.email, attempt: 1, error: DATA.error, suppressed: true },
     { recipientId: 1, email: DATA.email, attempt: 5, error: DATA.error, suppressed: false },
     // Retries used up: the engine appends its own English words to the server's answer.
     { recipientId: 1, email: DATA.email, attempt: 5, error: `${DATA.error} (gave up after 5 attempts)`, suppressed: false },
+    { recipientId: 1, email: DATA.email, attempt: 3, error: `${AROUND.lost_before_data(DATA.error)} (gave up after 3 attempts)`, suppressed: false },
+    { recipientId: 1, email: DATA.email, attempt: 1, error: AROUND.not_built(DATA.error), suppressed: false },
   ],
   in_doubt: [
     { recipientId: 1, email: DATA.email, error: DATA.error },
@@ -51,6 +58,10 @@ const SAMPLES: Record<string, Record<string, unknown>[]> = {
     { recipientId: 1, email: DATA.email, error: DEDUPE_EXPIRED },
     { recipientId: 1, email: DATA.email, error: DEDUPE_ELSEWHERE },
     { recipientId: 1, email: DATA.email, error: MARKED_SENT },
+    { recipientId: 1, email: DATA.email, error: AROUND.lost_after_data(DATA.error) },
+    { recipientId: 1, email: DATA.email, error: AROUND.unexpected_reply(DATA.error) },
+    { recipientId: 1, email: DATA.email, error: AROUND.transport_error(DATA.error) },
+    { recipientId: 1, email: DATA.email, error: AROUND.not_sent(DATA.error) },
   ],
   waiting: ['interval', 'rate', 'window', 'retry', 'deadline'].map((reason) => ({ until: AT + 60_000, reason })),
   stopped: ['paused', 'cancelled', 'completed', 'draft', 'sending'].map((status) => ({ status })),
@@ -80,7 +91,8 @@ const ENGLISH = new Set(
    recipient recipients imported import duplicates duplicate suppressed invalid new lease runner runners joined left gone
    attempt attempts retry waiting until completed complete stopped stop queued again marked mark server mail unavailable
    doubt started finished next took over being watching lost claiming claimed deadline time limit paused cancelled gave up after
-   cancel run ended provider asked slow down between rate window outside due draft temporary address it its them`
+   cancel run ended provider asked slow down between rate window outside due draft temporary address it its them
+   connection message data went out before reply unexpected could build transport closed`
     .split(/\s+/)
     .filter(Boolean),
 );

@@ -16,6 +16,7 @@ import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { envelopeAddress } from '../address.js';
 import { makeScrubber } from '../secrets.js';
+import { CLOSED_BEFORE_SENT } from '../../stored-errors.js';
 import type { ApiConfig, OutgoingEnvelope, SendOutcome, Transport, TransportConfig, TransportOptions } from '../types.js';
 import { type Answer, toAnswer } from './answer.js';
 import { type HttpRequest, httpRequest } from './request.js';
@@ -110,7 +111,7 @@ export abstract class ApiTransport implements Transport {
   }
 
   async send(message: OutgoingEnvelope): Promise<SendOutcome> {
-    if (!(await this.acquire())) return { kind: 'retry', error: 'transport closed before the message was sent', notSent: true };
+    if (!(await this.acquire())) return { kind: 'retry', error: CLOSED_BEFORE_SENT, notSent: true };
     try {
       return this.clean(await this.sendOnce(message));
     } catch (err) {

@@ -28,6 +28,7 @@ import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { envelopeAddress } from '../address.js';
 import { makeScrubber } from '../secrets.js';
+import { AROUND, CLOSED_BEFORE_SENT } from '../../stored-errors.js';
 import { NO_MIME, type OutgoingEnvelope, type SendOutcome, type Transport, type TransportConfig, type TransportOptions } from '../types.js';
 import {
   type Conn,
@@ -190,7 +191,7 @@ export class SmtpTransport implements Transport {
 
   async send(message: OutgoingEnvelope): Promise<SendOutcome> {
     const slot = await this.acquire();
-    if (!slot) return { kind: 'retry', error: 'transport closed before the message was sent' };
+    if (!slot) return { kind: 'retry', error: CLOSED_BEFORE_SENT };
     try {
       return await this.sendOnSlot(slot, message);
     } finally {
@@ -201,7 +202,7 @@ export class SmtpTransport implements Transport {
   private async sendOnSlot(slot: Slot, message: OutgoingEnvelope): Promise<SendOutcome> {
     let reconnected = false;
     for (;;) {
-      if (this.closed) return { kind: 'retry', error: 'transport closed before the message was sent' };
+      if (this.closed) return { kind: 'retry', error: CLOSED_BEFORE_SENT };
       let fresh = false;
       const current = slot.conn;
       if (!current || current.dead || Date.now() - current.lastUsed >= this.idleReconnectMs) {
@@ -210,7 +211,7 @@ export class SmtpTransport implements Transport {
         const opened = await this.open();
         if (this.closed) {
           if (!('unavailable' in opened)) this.discard(opened);
-          return { kind: 'retry', error: 'transport closed before the message was sent' };
+          return { kind: 'retry', error: CLOSED_BEFORE_SENT };
         }
         if ('unavailable' in opened) return { kind: 'unavailable', error: opened.unavailable };
         slot.conn = opened;
@@ -279,12 +280,12 @@ export class SmtpTransport implements Transport {
     const r = await runOp<SMTPConnection.SentMessageInfo>(conn.smtp, (cb) => conn.smtp.send(envelope, body, (err, info) => cb(err, info)));
     if (abandoned) {
       conn.dead = true;
-      return { outcome: { kind: 'retry', notSent: true, error: `not sent: ${this.scrub((abandoned as Error).message)}` }, stale: false };
+      return { outcome: { kind: 'retry', notSent: true, error: AROUND.not_sent(this.scrub((abandoned as Error).message)) }, stale: false };
     }
     if (r.ok) {
       const response = this.scrub(r.value.response || '250');
       if (/^2/.test(response)) return { outcome: { kind: 'sent', response }, stale: false };
-      return { outcome: { kind: 'in_doubt', error: `unexpected reply to the data: ${response}` }, stale: false };
+      return { outcome: { kind: 'in_doubt', error: AROUND.unexpected_reply(response) }, stale: false };
     }
     const err = r.error;
     // EENVELOPE: refused at MAIL FROM/RCPT TO/DATA, or locally before anything was sent; the
@@ -295,11 +296,11 @@ export class SmtpTransport implements Transport {
       const what = this.scrub(err.message);
       if (!beforeData) {
         return {
-          outcome: { kind: 'in_doubt', error: `connection lost after the message data went out, before the server's reply: ${what}` },
+          outcome: { kind: 'in_doubt', error: AROUND.lost_after_data(what) },
           stale: false,
         };
       }
-      return { outcome: { kind: 'retry', error: `connection lost before the message data went out: ${what}` }, stale: true };
+      return { outcome: { kind: 'retry', error: AROUND.lost_before_data(what) }, stale: true };
     }
 
     // A reply (or a local refusal) through the callback: the connection is still usable once
