@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageIdFor } from '../../src/core/message.js';
 import type { Store } from '../../src/core/store.js';
 import { openStore } from '../../src/core/store/open.js';
-import { CLI } from '../helpers/cli.js';
+import { CLI, POSTGRES_MODULE } from '../helpers/cli.js';
 import { canMakeNetwork, createNetwork, type TestNetwork } from '../helpers/netns.js';
 import { startPgServer, type PgServer } from '../helpers/postgres-server.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
@@ -201,4 +201,76 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
     expect(hostsThatSent.size).toBe(3);
     console.log(`multi-host: ${kills} kills, 1 cut, ${rows.length - inDoubt} sent, ${inDoubt} in_doubt (bound ${POOL * (kills + 1)}), ${smtp.received.length} at the sink`);
   }, 240_000);
+
+  it('a runner cut off in the middle of a pipeline does not hold the campaign: the server lets go within about 11 s', async () => {
+    // What the chaos above once caught (and a wait of 90 s showed): a session whose link was cut
+    // after a statement ran but before the Sync behind it arrived stays `active`, waiting for its
+    // client — not idle in a transaction, so idle_in_transaction_session_timeout never ends it —
+    // with the campaign row locked. Here a process on h3 opens the tool's own connection, takes
+    // the campaign's lock with the Sync held back, and its link is cut.
+    const local = `${pg.url}&schema=cut`;
+    const cutStore = await openStore(local);
+    const c = await cutStore.createCampaign(settings(), Date.now());
+    await cutStore.close();
+    const script = `
+      import net from 'node:net';
+      const { connect, parsePostgresUrl } = await import(${JSON.stringify(POSTGRES_MODULE)});
+      let armed = false, cut = false;
+      const types = (b) => { const t = []; let i = 0; while (i + 5 <= b.length) { t.push(String.fromCharCode(b[i])); i += 1 + b.readInt32BE(i + 1); } return i === b.length ? t : []; };
+      const write = net.Socket.prototype.write;
+      net.Socket.prototype.write = function (chunk, ...rest) {
+        if (this === process.stdout || this === process.stderr) return write.call(this, chunk, ...rest);
+        if (cut) return true;
+        if (armed && Buffer.isBuffer(chunk)) {
+          const t = types(chunk);
+          if (t.includes('E') && t[t.length - 1] === 'S') {
+            cut = true;
+            write.call(this, chunk.subarray(0, chunk.length - 5), ...rest);
+            process.stdout.write('sent\\n');
+            return true;
+          }
+        }
+        return write.call(this, chunk, ...rest);
+      };
+      const sql = connect(parsePostgresUrl(process.argv[1]), { max: 1 });
+      const lock = (tx) => tx\`SELECT id FROM campaigns WHERE id = \${${c.id}} FOR NO KEY UPDATE\`;
+      await sql.begin(lock); // prepared: the next one is a Bind, an Execute and a Sync
+      await sql.begin((tx) => { armed = true; return lock(tx); });`;
+    const child = net.spawn('h3', process.execPath, ['--input-type=module', '-e', script, local.replace('127.0.0.1', net.gateway)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const admin = postgres(pg.url, { max: 1, onnotice: () => undefined });
+    try {
+      const deadline = Date.now() + 30_000;
+      let holder: { state: string; wait: string } | undefined;
+      while (!holder || !out.includes('sent')) {
+        if (Date.now() > deadline) throw new Error(`the process on h3 never took the lock: ${out}`);
+        [holder] = await admin`
+          SELECT a.state, a.wait_event AS wait FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+          WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND a.client_addr = ${net.gateway.replace(/\.1$/, '.12')}::inet
+            AND a.query LIKE '%FOR NO KEY UPDATE%'`;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(holder).toEqual({ state: 'active', wait: 'ClientRead' });
+      net.cut('h3');
+      const started = Date.now();
+      // The campaign's lock, as another runner's step takes it: granted once the server ended h3's session.
+      await admin
+        .begin(async (tx) => {
+          await tx`SET LOCAL lock_timeout = '40s'`;
+          await tx.unsafe(`SELECT id FROM cut.campaigns WHERE id = ${c.id} FOR NO KEY UPDATE`);
+        })
+        .catch((err: { code?: string }) => {
+          if (err.code !== '55P03') throw err;
+          throw new Error("the campaign was still held 40 s after the cut: the server kept h3's session, and with it the row's lock");
+        });
+      const waited = (Date.now() - started) / 1000;
+      expect(waited, `the campaign was held ${waited} s after the cut`).toBeLessThan(25);
+    } finally {
+      net.restore('h3');
+      child.kill('SIGKILL');
+      await admin.end({ timeout: 5 });
+    }
+  }, 90_000);
 });

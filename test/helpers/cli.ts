@@ -8,6 +8,8 @@ const ROOT = resolve(__dirname, '../..');
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
 /** What `npx aremko-mail` runs (npm run build makes it). */
 export const CLI = join(ROOT, PACKAGE.bin['aremko-mail']!);
+/** The built PostgreSQL store module, for a test process that opens the tool's own connection. */
+export const POSTGRES_MODULE = join(ROOT, 'dist/core/store/postgres.js');
 
 export interface CliResult {
   code: number | null;

@@ -171,6 +171,17 @@ export function connect(loc: PgLocation, options: { max?: number; idleTimeout?: 
       // A runner whose network dies in the middle of a transaction must not keep the campaign's
       // row locked (and every other runner waiting) until TCP gives up: the server ends it.
       idle_in_transaction_session_timeout: 5_000, // ms
+      // That timeout covers a session waiting between statements only. One whose link was cut in
+      // the middle of a pipeline — a statement executed, the Sync after it never arrived — stays
+      // `active`, waiting for the client, with every lock it took (seen in the multi-host test:
+      // the campaign row held 90 s and more, the other runners' steps queued behind it). The
+      // server's own keepalives end such a session once its client stops answering them:
+      // silent 5 s, then 3 probes 2 s apart (about 11 s); and data it sent that stays
+      // unacknowledged 10 s ends it too. (Both are ignored on a Unix socket, where no link can be cut.)
+      tcp_keepalives_idle: 5, // s
+      tcp_keepalives_interval: 2, // s
+      tcp_keepalives_count: 3,
+      tcp_user_timeout: 10_000, // ms
     },
   }) as unknown as Sql;
 }
