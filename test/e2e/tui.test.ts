@@ -325,6 +325,13 @@ describe.skipIf(!hasTmux && process.env.CI !== 'true')('the TUI in a real termin
     await term.waitFor('5 fallidos o en duda');
     term.keys('End');
     await term.waitFor((s) => rowOf(s, 'r10@example.com').startsWith('› '));
+    // Cut off after the data: its history says what the transport made of it, in Spanish.
+    term.keys('Enter');
+    screen = await term.waitFor(/Historial · r10@example\.com[\s\S]*intento 1/);
+    expect(screen).toMatch(/conexión perdida después de salir/);
+    expect(screen).not.toMatch(/connection lost/);
+    term.keys('Escape');
+    await term.waitFor((s) => rowOf(s, 'r10@example.com').startsWith('› '));
     term.keys('r');
     await term.waitFor('r10@example.com está en duda: puede que haya recibido el mensaje, o no.');
     term.keys('m');
