@@ -6,6 +6,7 @@
  */
 import type { AttemptEvent } from './events.js';
 import { retryDelayMs } from './schedule.js';
+import { GAVE_UP } from './stored-errors.js';
 import type { AttemptResult } from './store.js';
 import type { SendOutcome } from './transport/index.js';
 import { type Campaign, laterBy, type Recipient } from './types.js';
@@ -55,7 +56,7 @@ export function interpretOutcome(outcome: SendOutcome, x: OutcomeContext): Inter
       if (outcome.notSent) return refund(outcome.error);
       const dedupeUntil = outcome.dedupeUntil ?? null;
       if (attempt >= campaign.maxAttempts) {
-        const error = `${outcome.error} (gave up after ${attempt} attempts)`;
+        const error = `${outcome.error} ${GAVE_UP(attempt)}`;
         // The last request may have reached the provider: giving up is not "failed".
         if (dedupeUntil !== null) return { result: result({ outcome: 'in_doubt', detail: error }), event: { ...base, type: 'in_doubt', error }, count: 'inDoubt' };
         return { result: result({ outcome: 'failed', detail: error }), event: { ...base, type: 'failed', error, suppressed: false }, count: 'failed' };

@@ -17,6 +17,16 @@ export const DEDUPE_ELSEWHERE =
 /** `resolve --mark-sent`. */
 export const MARKED_SENT = 'marked sent by the operator';
 
+/** Appended by the engine to the last answer of a recipient whose retries ran out. */
+export const GAVE_UP = (attempts: number | string) => `(gave up after ${attempts} attempts)`;
+const GAVE_UP_AT_END = new RegExp(`\\s*${GAVE_UP('\u0000').replace(/[()]/g, '\\$&').replace('\u0000', '(\\d+)')}$`);
+
+/** A stored error split into the error before the engine's give-up and the attempts it names; null without one. */
+export function gaveUp(error: string): { before: string; attempts: number } | null {
+  const g = GAVE_UP_AT_END.exec(error);
+  return g ? { before: error.slice(0, g.index), attempts: Number(g[1]) } : null;
+}
+
 /** A send the transport was closed under (a stop) before any of it went out. */
 export const CLOSED_BEFORE_SENT = 'transport closed before the message was sent';
 

@@ -1,6 +1,6 @@
 /** Every word the TUI shows in English. The Spanish table (messages.es.ts) has the same shape. */
 import type { CampaignOutcome } from '../core/engine.js';
-import { AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED, type ToolWords } from '../core/stored-errors.js';
+import { AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, GAVE_UP, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED, type ToolWords } from '../core/stored-errors.js';
 import type { CampaignStatus, RecipientStatus, WaitReason } from '../core/types.js';
 
 export const en = {
@@ -153,7 +153,7 @@ export const en = {
   batchN: 'batch {n}',
   retryAt: 'retry at {time}',
   /** After a stored error whose retries ran out (the engine's suffix, worded). */
-  gaveUp: '(gave up after {n} attempts)',
+  gaveUp: GAVE_UP('{n}'),
   /** The tool's own words stored as a recipient's last error (core/stored-errors.ts): in English, as stored. */
   toolError: {
     runner_gone: RUNNER_GONE('{owner}'),
