@@ -43,6 +43,8 @@ export interface TestSmtpOptions {
   host?: string;
   /** offer SMTPUTF8 (RFC 6531) in EHLO; default true (smtp-server's default) */
   smtputf8?: boolean;
+  /** offer PIPELINING (RFC 2920) in EHLO; default true (smtp-server's default) */
+  pipelining?: boolean;
   /** called when a DATA command is accepted, before any byte of its message is read */
   onDataCommand?: () => void;
 }
@@ -141,6 +143,7 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
     authOptional: !options.auth,
     hideENHANCEDSTATUSCODES: true,
     hideSMTPUTF8: options.smtputf8 === false,
+    hidePIPELINING: options.pipelining === false,
     socketTimeout: options.socketTimeoutMs ?? 60_000,
     closeTimeout: 1_000,
     onConnect(_session, cb) {

@@ -41,6 +41,7 @@ import {
   type Slot,
   smtpConnectionOptions,
 } from './connection.js';
+import { pipelineEnvelopes } from './pipelining.js';
 
 /** Does the server (per its EHLO) offer SMTPUTF8? nodemailer keeps the list without exposing it. */
 function offersSmtpUtf8(smtp: SMTPConnection): boolean {
@@ -100,6 +101,7 @@ export class SmtpTransport implements Transport {
   /** Connects (and logs in): a Conn, or why the server cannot be used. */
   private async open(): Promise<Conn | { unavailable: string }> {
     const smtp = new SMTPConnection({ ...this.smtpOptions, tls: { ...this.smtpOptions.tls } });
+    pipelineEnvelopes(smtp);
     let markEnded!: () => void;
     const conn: Conn = { smtp, dead: false, lastUsed: Date.now(), ended: new Promise<void>((r) => (markEnded = r)) };
     // Permanent listeners: an idle connection that the server closes (421 and close, a timeout)
