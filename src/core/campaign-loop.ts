@@ -66,7 +66,7 @@ export class CampaignLoop {
       try {
         const builder = new MessageBuilder(this.campaign, { dkim: x.dkim });
         // MIME only for a transport that sends it (a JSON API takes the parts).
-        this.ahead = new BuiltAhead(x.store, this.id, builder, x.transport.pool, x.transport.takes !== 'parts');
+        this.ahead = new BuiltAhead(builder, x.transport.pool, x.transport.takes !== 'parts');
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
         this.templateProblem = err.message;
@@ -127,6 +127,7 @@ export class CampaignLoop {
     const answers = this.finished.slice();
     const step = await x.store.stepEarly(this.id, x.owner.token, now, answers.map((f) => f.result), room, {
       idempotencyWindowMs: this.idempotencyWindowMs,
+      peek: room > 0 ? (this.ahead?.wanted(room) ?? 0) : 0,
     });
     // Claimed recipients start at once: their messages are built, and the SMTP envelope goes
     // out, while the commit is under way; no byte of a message leaves before it is on disk
@@ -134,8 +135,7 @@ export class CampaignLoop {
     // answers still waiting (sends that saw it fail queue a refund of their claim).
     if (step.claim?.kind === 'claimed') this.startClaimed(step.claim, step.durable);
     await step.durable;
-    // Read once the claim is committed: before, PostgreSQL would show its recipients as due still.
-    if (step.claim?.kind === 'claimed') this.ahead?.refill(now);
+    if (step.claim?.kind === 'claimed' && step.claim.upcoming) this.ahead?.fill(step.claim.upcoming);
     // Answers that arrived meanwhile were queued after these.
     this.finished.splice(0, answers.length);
     for (let i = 0; i < answers.length; i++) if (step.recorded[i] && answers[i]!.event) await x.emit(answers[i]!.event!, false);

@@ -73,6 +73,12 @@ export type ClaimResult =
       batchStarted: boolean;
       /** The campaign as this claim left it (its templates are not read on every claim). */
       campaign: CampaignState;
+      /**
+       * With ClaimOptions.peek: the first recipients a claim would take after this one (due,
+       * pending, in claim order), read in its transaction without claiming them: the engine
+       * builds their messages while others are in flight. Null when not asked for.
+       */
+      upcoming: Promise<Recipient[]> | null;
     }
   /** Nothing may be claimed before `until` (epoch ms). */
   | { kind: 'wait'; until: number; reason: WaitReason }
@@ -122,6 +128,12 @@ export interface StepResult {
 export interface ClaimOptions {
   /** How long the transport's provider honours an idempotency key (null: no such thing). */
   idempotencyWindowMs: number | null;
+  /**
+   * Also read the next `peek` recipients due after this claim (the messages the engine builds
+   * ahead), in the claim's transaction: on PostgreSQL they come back in its pipeline, not in a
+   * round trip of their own.
+   */
+  peek?: number;
 }
 
 export type SettleResult =
@@ -265,11 +277,6 @@ export interface Store {
     max: number,
     options?: ClaimOptions,
   ): Promise<StepResult & { durable: Promise<void> }>;
-  /**
-   * The first `limit` recipients a claim would take now (due, pending, in claim order), read
-   * without claiming anything: the engine builds their messages while others are in flight.
-   */
-  peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]>;
   /** Closes the open batch once nothing of it is in flight, and completes a campaign with nothing left. */
   settle(campaignId: number, now: number): Promise<SettleResult>;
 }
@@ -290,6 +297,5 @@ export type EngineStore = Pick<
   | 'leaveCampaign'
   | 'step'
   | 'stepEarly'
-  | 'peekDue'
   | 'settle'
 >;

@@ -81,17 +81,25 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect((await store.summaries([id], T0 + 2000))[0]!.waiting).toEqual({ reason: 'interval', until: T0 + 601_000 });
   });
 
-  it('peekDue shows the recipients the next claim takes, in its order, and claims nothing', async () => {
-    const id = await sendingCampaign(5);
-    await join(id);
+  it('a claim asked to peek reads the recipients the next claim takes, in its order, in its own transaction (step and stepEarly)', async () => {
+    const id = await sendingCampaign(6);
+    await join(id, me, T0, [], 3_600_000);
     const [first] = claimed(await claim(id, me.token, T0, 1));
     // a retry due later is not among them
     await record(me.token, answer(first!.id, 'retry', T0, { retryAt: T0 + 60_000 }));
-    const peeked = await store.peekDue(id, T0, 3);
-    expect(peeked.map((r) => r.email)).toEqual(['r1@example.com', 'r2@example.com', 'r3@example.com']);
-    expect(await counts(id)).toMatchObject({ pending: 5, sending: 0 });
-    expect(claimed(await claim(id, me.token, T0, 3)).map((r) => r.id)).toEqual(peeked.map((r) => r.id));
-    expect((await store.peekDue(id, T0 + 60_000, 3)).map((r) => r.email)).toEqual(['r4@example.com', 'r0@example.com']); // oldest due first
+    expect(await claim(id, me.token, T0, 1)).toMatchObject({ kind: 'claimed', upcoming: null });
+    const step = await store.step(id, me.token, T0, [], 1, { idempotencyWindowMs: null, peek: 3 });
+    expect(claimed(step.claim!).map((r) => r.email)).toEqual(['r2@example.com']);
+    const upcoming = await (step.claim as Extract<ClaimResult, { kind: 'claimed' }>).upcoming!;
+    // after its own claim, and claiming nothing
+    expect(upcoming.map((r) => r.email)).toEqual(['r3@example.com', 'r4@example.com', 'r5@example.com']);
+    expect(await counts(id)).toMatchObject({ pending: 4, sending: 2 });
+    const early = await store.stepEarly(id, me.token, T0 + 60_000, [], 2, { idempotencyWindowMs: null, peek: 3 });
+    await early.durable;
+    expect(claimed(early.claim!).map((r) => r.id)).toEqual(upcoming.slice(0, 2).map((r) => r.id));
+    // oldest due first: the retry due at T0 + 60 s comes after r5, due since the import
+    expect((await (early.claim as Extract<ClaimResult, { kind: 'claimed' }>).upcoming!).map((r) => r.email)).toEqual(['r5@example.com', 'r0@example.com']);
+    expect(await counts(id)).toMatchObject({ pending: 2, sending: 4 });
   });
 
   it('a refunded claim (server never reached) gives back its attempt and its place in the batch, and is no attempt in the log', async () => {

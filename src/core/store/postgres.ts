@@ -265,7 +265,6 @@ class PostgresBackend implements Backend {
   async read<T>(fn: (t: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
     try {
       const sql = this.sql;
-      if (options.single) return await this.guarded(() => fn(new PgTx(sql)), options);
       return await this.guarded(() => begin(sql, 'isolation level repeatable read read only', (tx) => fn(new PgTx(tx as unknown as Sql))), options);
     } catch (err) {
       throw this.fault(err);

@@ -210,6 +210,7 @@ export interface ClaimUnderWay {
   batch: number;
   batchStarted: boolean;
   campaign: CampaignState;
+  upcoming: Promise<Recipient[]> | null;
 }
 
 /** What a step's transaction decided about its claim: `under_way` until its rows are back. */
@@ -258,7 +259,9 @@ async function claim(
   const idempotentUntil = options.idempotencyWindowMs !== null ? now + options.idempotencyWindowMs : null;
   // Not awaited: it goes with the COMMIT (see IssuedStatements), and counts its claims in the batch.
   const recipients = settledLater(t.claimDue(campaignId, token, now, batch, room, idempotentUntil));
-  return { kind: 'under_way', recipients, batch, batchStarted: c.batchClaimed === 0, campaign: c };
+  // After the claim in the same transaction: the recipients it takes are no longer due.
+  const upcoming = options.peek ? settledLater(t.peekDue(campaignId, now, options.peek)) : null;
+  return { kind: 'under_way', recipients, batch, batchStarted: c.batchClaimed === 0, campaign: c, upcoming };
 }
 
 /** The claim a step made, once its rows are back; null when it found nothing due to claim (see nothingClaimed). */
@@ -271,6 +274,7 @@ export async function claimAnswered(claim: ClaimUnderWay): Promise<Extract<Claim
     batch: claim.batch,
     batchStarted: claim.batchStarted,
     campaign: { ...claim.campaign, batchClaimed: claim.campaign.batchClaimed + recipients.length },
+    upcoming: claim.upcoming,
   };
 }
 

@@ -40,8 +40,6 @@ export interface TxOptions {
    * after a while (and reconnects) rather than leave a runner stuck without knowing it.
    */
   watchdog?: boolean;
-  /** A read of one statement: consistent by itself, so a backend may skip BEGIN/COMMIT (two round trips on PostgreSQL). */
-  single?: boolean;
 }
 
 export interface Backend {
@@ -66,7 +64,6 @@ export interface Backend {
 
 const NO_IDEMPOTENCY: ClaimOptions = { idempotencyWindowMs: null };
 const ENGINE_CALL: TxOptions = { watchdog: true };
-const ONE_STATEMENT_ENGINE_CALL: TxOptions = { watchdog: true, single: true };
 
 export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -242,10 +239,6 @@ export class SqlStore implements Store {
     if (claimed) return claimed;
     await durable;
     return this.backend.read((t) => rules.nothingClaimed(t, campaignId, now), ENGINE_CALL);
-  }
-
-  peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]> {
-    return this.backend.read((t) => t.peekDue(campaignId, now, limit), ONE_STATEMENT_ENGINE_CALL);
   }
 
   settle(campaignId: number, now: number): Promise<SettleResult> {
