@@ -44,6 +44,44 @@ export function script(map: Record<string, (attempt: number) => Behaviour>): Tes
   return ({ rcpt, attempt }) => map[rcpt]?.(attempt) ?? 'accept';
 }
 
+/**
+ * A line-based SMTP server for replies smtp-server will not give. It greets with `greeting` (any
+ * other than a 220 ends the connection there), then `reply` answers each command line (null: end
+ * the connection). After a 3xx to DATA the message's lines are kept, not answered, up to the "."
+ * that ends it, which `reply` answers. `lines` keeps every line the client sent.
+ */
+export async function lineSmtp(
+  cleanup: (fn: () => Promise<void> | void) => void,
+  greeting: string,
+  reply: (line: string) => string | null,
+): Promise<{ port: number; lines: string[] }> {
+  const lines: string[] = [];
+  const s = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.write(greeting + '\r\n');
+    if (!greeting.startsWith('220')) return void socket.end();
+    let buf = '';
+    let inData = false;
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        lines.push(line);
+        if (inData && line !== '.') continue;
+        const r = reply(line);
+        if (r === null) return void socket.end();
+        inData = /^DATA$/i.test(line) && r.startsWith('3');
+        socket.write(r + '\r\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  cleanup(() => new Promise<void>((r) => s.close(() => r())));
+  return { port: (s.address() as { port: number }).port, lines };
+}
+
 /** A port nothing listens on. */
 export async function closedPort(): Promise<number> {
   const s = createServer();

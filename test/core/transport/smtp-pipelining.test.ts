@@ -6,7 +6,7 @@
 import { createServer, connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { SendOutcome } from '../../../src/core/transport/index.js';
-import { helpers, message, script, useCleanups } from './fixtures.js';
+import { helpers, lineSmtp, message, script, useCleanups } from './fixtures.js';
 
 const cleanup = useCleanups();
 const { server, transport } = helpers(cleanup);
@@ -40,29 +40,9 @@ async function recorder(port: number): Promise<{ port: number; chunks: string[] 
 /** Chunks that hold an envelope command, with what else came in the same write. */
 const envelopeWrites = (chunks: string[]) => chunks.filter((c) => /^(MAIL FROM|RCPT TO|DATA\r\n)/m.test(c));
 
-/** A line-based SMTP server scripted by `reply` (null: no reply); keeps every line it was sent. */
-async function scriptedServer(reply: (line: string, lines: string[]) => string | null): Promise<{ port: number; lines: string[] }> {
-  const lines: string[] = [];
-  const s = createServer((socket) => {
-    socket.on('error', () => undefined);
-    socket.write('220 scripted ESMTP\r\n');
-    let buf = '';
-    socket.on('data', (d) => {
-      buf += d.toString('latin1');
-      let i;
-      while ((i = buf.indexOf('\r\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        lines.push(line);
-        const r = line.startsWith('EHLO') ? '250-scripted\r\n250 PIPELINING' : line === 'QUIT' ? '221 bye' : reply(line, lines);
-        if (r !== null) socket.write(r + '\r\n');
-      }
-    });
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  cleanup(() => new Promise<void>((r) => s.close(() => r())));
-  return { port: (s.address() as { port: number }).port, lines };
-}
+/** A server that offers PIPELINING (and nothing else), answering each command with `reply`. */
+const pipeliningServer = (reply: (line: string) => string) =>
+  lineSmtp(cleanup, '220 scripted ESMTP', (line) => (line.startsWith('EHLO') ? '250-scripted\r\n250 PIPELINING' : line === 'QUIT' ? '221 bye' : reply(line)));
 
 describe('SMTP envelope pipelining', () => {
   it('a server that offers PIPELINING gets MAIL FROM, RCPT TO and DATA in one write, the message after its 354', async () => {
@@ -120,13 +100,13 @@ describe('SMTP envelope pipelining', () => {
 
   it('a server that answers 354 to the pipelined DATA after refusing the recipient gets an empty message end, nothing else', async () => {
     let transactions = 0;
-    const s = await scriptedServer((line) => {
+    const s = await pipeliningServer((line) => {
       if (line.startsWith('MAIL FROM')) return (transactions++, '250 ok');
       if (line.startsWith('RCPT TO')) return transactions === 1 ? '550 5.1.1 no such user' : '250 ok';
       if (line === 'DATA') return '354 go ahead'; // wrong after a refused recipient (RFC 2920 §3.1), but seen
       if (line === '.') return transactions === 1 ? '554 5.5.1 no valid recipients' : '250 2.0.0 queued';
       if (line === 'RSET') return '250 reset';
-      return null; // message lines
+      return '500 unexpected';
     });
     const t = transport(`smtp://127.0.0.1:${s.port}`);
     const refused = message('gone@example.test');
@@ -144,11 +124,11 @@ describe('SMTP envelope pipelining', () => {
   });
 
   it('the sender refused in the pipeline → unavailable with its reply, though RCPT TO and DATA were already out', async () => {
-    const s = await scriptedServer((line) => {
+    const s = await pipeliningServer((line) => {
       if (line.startsWith('MAIL FROM')) return '553 5.7.1 sender not allowed';
       if (line.startsWith('RCPT TO') || line === 'DATA') return '503 5.5.1 need MAIL first';
       if (line === 'RSET') return '250 reset';
-      return null;
+      return '500 unexpected';
     });
     const t = transport(`smtp://127.0.0.1:${s.port}`);
     const outcome = await t.send(message('ana@example.test'));

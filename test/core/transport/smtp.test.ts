@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createTransport, parseTransportUrl, type SendOutcome, smtpConnectionOptions } from '../../../src/core/transport/index.js';
 import type { TestSmtpOptions } from '../../helpers/smtp-server.js';
-import { closedPort, helpers, message, script, useCleanups } from './fixtures.js';
+import { closedPort, helpers, lineSmtp, message, script, useCleanups } from './fixtures.js';
 
 const cleanup = useCleanups();
 const { server, transport } = helpers(cleanup);
@@ -34,29 +33,8 @@ describe('SMTP connection options', () => {
   });
 });
 
-/** A bare line-based fake server for replies smtp-server will not give; `reply` answers each line. */
-async function fakeSmtp(greeting: string, reply: (line: string) => string | null): Promise<number> {
-  const s = createServer((socket) => {
-    socket.on('error', () => undefined);
-    socket.write(greeting + '\r\n');
-    if (!greeting.startsWith('220')) return void socket.end();
-    let buf = '';
-    socket.on('data', (d) => {
-      buf += d.toString('latin1');
-      let i;
-      while ((i = buf.indexOf('\r\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const r = reply(line);
-        if (r === null) return void socket.end();
-        socket.write(r + '\r\n');
-      }
-    });
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  cleanup(() => new Promise<void>((r) => s.close(() => r())));
-  return (s.address() as { port: number }).port;
-}
+/** lineSmtp's port. */
+const fakeSmtp = async (greeting: string, reply: (line: string) => string | null) => (await lineSmtp(cleanup, greeting, reply)).port;
 
 describe('SMTP sends against a real server', () => {
   it('sent: the server gets the exact bytes, once', async () => {
