@@ -149,6 +149,11 @@ export interface RecipientQuery {
   statuses?: RecipientStatus[];
   /** Case-insensitive substring of the address or of the last error. */
   search?: string;
+  /**
+   * With `search`: a last error that holds any of these (case-insensitive) matches too — the
+   * tool's own stored English words for what the operator typed in their language (stored-errors.ts).
+   */
+  errorPhrases?: string[];
   limit: number;
   offset: number;
 }

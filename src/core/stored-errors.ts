@@ -55,6 +55,21 @@ const AROUND_PREFIXES = (Object.keys(AROUND) as AroundKind[]).map((kind) => [kin
 
 const [GONE_BEFORE, GONE_AFTER] = RUNNER_GONE('\u0000').split('\u0000') as [string, string];
 
+/**
+ * A piece of English that every stored error of each kind holds, for a search over stored errors
+ * (the TUI's filter finds "conexión perdida" through its English, "connection lost before…").
+ */
+export const TOOL_PHRASES: Record<ToolWords['kind'] | 'runner_gone_requeued' | 'gave_up', string> = {
+  runner_gone: GONE_AFTER,
+  runner_gone_requeued: STILL_DEDUPLICATED,
+  dedupe_expired: DEDUPE_EXPIRED,
+  dedupe_elsewhere: DEDUPE_ELSEWHERE,
+  marked_sent: MARKED_SENT,
+  closed_before_sent: CLOSED_BEFORE_SENT,
+  ...(Object.fromEntries(AROUND_PREFIXES) as Record<AroundKind, string>),
+  gave_up: GAVE_UP('\u0000').split('\u0000')[0]!,
+};
+
 /** The tool's own words in a stored last error, or null for a server's answer. */
 export function toolWords(error: string): ToolWords | null {
   if (error === DEDUPE_EXPIRED) return { kind: 'dedupe_expired' };

@@ -6,7 +6,7 @@
  */
 import type { CampaignOutcome } from '../core/engine.js';
 import { EVENT_TYPES as ENGINE_EVENT_TYPES, RUN_OUTCOMES, type EngineEventType } from '../core/events.js';
-import { gaveUp, toolWords } from '../core/stored-errors.js';
+import { gaveUp, TOOL_PHRASES, toolWords } from '../core/stored-errors.js';
 import type { LogLine } from './controller.js';
 import { type Formatter, type Messages, t } from './i18n.js';
 
@@ -47,6 +47,26 @@ function toolText(error: string, m: Messages): string {
   if (!own) return error;
   if (own.kind === 'runner_gone') return t(own.requeued ? m.toolError.runner_gone_requeued : m.toolError.runner_gone, { owner: own.owner });
   return 'detail' in own ? t(m.toolError[own.kind], { detail: own.detail }) : m.toolError[own.kind];
+}
+
+/** Lower case, without accents: "Conexión" and "conexion" are the same search. */
+const folded = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+
+/**
+ * The stored English of the tool's own words that the operator's search finds in their
+ * language: the failed list shows "conexión perdida…" for a stored "connection lost…", so a
+ * search for "conexión" must also look for the English (RecipientQuery.errorPhrases).
+ */
+export function storedPhrasesFor(search: string, m: Messages): string[] {
+  const wanted = folded(search.trim());
+  if (!wanted) return [];
+  const said: Record<keyof typeof TOOL_PHRASES, string> = { ...m.toolError, gave_up: m.gaveUp };
+  const phrases = new Set<string>();
+  for (const [kind, english] of Object.entries(TOOL_PHRASES) as Array<[keyof typeof TOOL_PHRASES, string]>) {
+    const pieces = said[kind].split(/\{\w+\}/);
+    if (english.trim() && pieces.some((piece) => folded(piece).includes(wanted))) phrases.add(english.trim());
+  }
+  return [...phrases];
 }
 
 /** A run outcome in words; an outcome this version does not know is shown as the engine named it. */

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AttemptResult, ClaimResult, Store } from '../../src/core/store.js';
-import type { CampaignSettings } from '../../src/core/types.js';
+import type { CampaignSettings, RecipientStatus } from '../../src/core/types.js';
 import { RUNNER_GONE } from '../../src/core/stored-errors.js';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/backends.js';
 import { addRecipients, settings } from '../helpers/store.js';
@@ -459,6 +459,11 @@ describe.each(backends())('store conformance: %s', (backend) => {
     expect(await store.batchStats(id, 5)).toEqual([{ batch: 1, sent: 1, failed: 1, inDoubt: 0, retried: 0 }]);
     const failing = await store.listRecipients(id, { statuses: ['failed', 'in_doubt'], search: '5.1.1', limit: 10, offset: 0 });
     expect(failing).toMatchObject({ total: 1, rows: [{ email: 'r1@example.com' }] });
+    // Phrases widen the error's search (any of them, case aside, taken literally); the address is searched by the text itself.
+    const trouble = { statuses: ['failed', 'in_doubt'] as RecipientStatus[], limit: 10, offset: 0 };
+    expect(await store.listRecipients(id, { ...trouble, search: 'desconocido', errorPhrases: ['nothing', '5.1.1 UNKNOWN'] })).toMatchObject({ total: 1, rows: [{ email: 'r1@example.com' }] });
+    expect((await store.listRecipients(id, { ...trouble, search: 'desconocido', errorPhrases: ['5.1.1 unknow_'] })).total).toBe(0);
+    expect((await store.listRecipients(id, { search: 'r0@', errorPhrases: ['5.1.1'], limit: 10, offset: 0 })).total).toBe(2);
     expect(await store.pruneEvents(T0 + 15, id)).toBeGreaterThan(0);
     expect((await store.listEvents(id, { limit: 100 })).some((e) => e.type === 'sent')).toBe(false);
     expect((await store.getRecipient(id, 'r0@example.com'))!.status).toBe('sent'); // recipients untouched

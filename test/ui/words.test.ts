@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { LogLine, Notice } from '../../src/ui/controller.js';
 import { noticeText } from '../../src/ui/describe.js';
 import { EVENT_TYPES as CORE_EVENT_TYPES } from '../../src/core/events.js';
-import { AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED } from '../../src/core/stored-errors.js';
-import { CAMPAIGN_OUTCOMES, EVENT_TYPES, eventText } from '../../src/ui/event-text.js';
+import { AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, GAVE_UP, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED } from '../../src/core/stored-errors.js';
+import { CAMPAIGN_OUTCOMES, EVENT_TYPES, eventText, storedErrorText, storedPhrasesFor } from '../../src/ui/event-text.js';
 import { Formatter, type Lang, MESSAGES } from '../../src/ui/i18n.js';
 
 const AT = Date.UTC(2026, 10, 27, 12);
@@ -194,5 +194,43 @@ describe('every event type and every run outcome, in Spanish and English', () =>
     expect(problems('es', 'campaign draft → sending')).toEqual(['English word(s): campaign, draft, sending']);
     expect(problems('en', 'STORED import')).toEqual(['shows the stored English message']);
     expect(problems('en', 'batch {batch} started')).toEqual(['an unfilled or broken value']);
+  });
+});
+
+describe('a search in the operator\'s language finds the tool\'s stored English words', () => {
+  const stored = [
+    AROUND.lost_before_data('Connection closed unexpectedly'),
+    AROUND.lost_after_data('Connection closed unexpectedly'),
+    RUNNER_GONE('h1:42'),
+    RUNNER_GONE('h1:42') + STILL_DEDUPLICATED,
+    DEDUPE_EXPIRED,
+    MARKED_SENT,
+    `451 4.7.1 try later ${GAVE_UP(3)}`,
+    '550 5.1.1 user unknown',
+  ];
+  /** What a search for `text` would find: stored errors holding the text itself or one of its phrases (case aside). */
+  const found = (lang: Lang, text: string) => {
+    const wanted = [text, ...storedPhrasesFor(text, MESSAGES[lang])].map((w) => w.toLowerCase());
+    return stored.filter((e) => wanted.some((w) => e.toLowerCase().includes(w)));
+  };
+
+  it('each Spanish phrase, as the list shows it, with or without accents', () => {
+    const fmt = new Formatter('es');
+    for (const error of stored) {
+      const shown = storedErrorText(error, MESSAGES.es, fmt);
+      // Any word of four letters or more that the list shows finds the row it is shown on.
+      for (const word of shown.split(/[^\p{L}]+/u).filter((w) => w.length >= 4)) expect(found('es', word), `${word} in "${shown}"`).toContain(error);
+    }
+    expect(found('es', 'conexion perdida')).toEqual([stored[0], stored[1]]);
+    expect(found('es', 'CONEXIÓN PERDIDA DESPUÉS')).toEqual([stored[1]]);
+    expect(found('es', 'abandonado tras')).toEqual([stored[6]]);
+    expect(found('es', 'operador')).toEqual([stored[5]]);
+  });
+
+  it('nothing more than the text itself when no phrase holds it; English searches its own words', () => {
+    expect(storedPhrasesFor('greylisted', MESSAGES.es)).toEqual([]);
+    expect(storedPhrasesFor('   ', MESSAGES.es)).toEqual([]);
+    expect(found('es', '5.1.1')).toEqual([stored[7]]);
+    expect(found('en', 'connection lost before')).toEqual([stored[0]]);
   });
 });

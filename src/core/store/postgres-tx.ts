@@ -257,7 +257,10 @@ export class PgTx implements Tx {
     // Literals (checked against the fixed set): the planner can then use recipients_trouble.
     const statuses = query.statuses && query.statuses.length > 0 ? sql.unsafe(`AND status IN (${statusList(query.statuses)})`) : sql``;
     const like = query.search ? likeContains(query.search) : null;
-    const search = like ? sql`AND (email ILIKE ${like} OR last_error ILIKE ${like})` : sql``;
+    const errors = like ? [like, ...(query.errorPhrases ?? []).map(likeContains)] : [];
+    const search = like
+      ? sql`AND (email ILIKE ${like} OR last_error ILIKE ANY (SELECT jsonb_array_elements_text(${sql.json(errors as never)}::jsonb)))`
+      : sql``;
     const [t] = await sql`SELECT count(*) AS n FROM recipients WHERE campaign_id = ${campaignId} ${statuses} ${search}`;
     const rows = await sql`
       SELECT * FROM recipients WHERE campaign_id = ${campaignId} ${statuses} ${search}

@@ -285,8 +285,9 @@ export class SqliteTx implements Tx {
     // (recipients_trouble) serves only a query whose WHERE names its very statuses.
     if (statuses) where.push(`status IN (${statusList(statuses)})`);
     if (query.search) {
-      where.push(`(email LIKE ? ESCAPE '\\' OR last_error LIKE ? ESCAPE '\\')`);
-      args.push(likeContains(query.search), likeContains(query.search));
+      const errors = [query.search, ...(query.errorPhrases ?? [])];
+      where.push(`(email LIKE ? ESCAPE '\\' OR ${errors.map(() => `last_error LIKE ? ESCAPE '\\'`).join(' OR ')})`);
+      args.push(likeContains(query.search), ...errors.map(likeContains));
     }
     const cond = where.join(' AND ');
     const total = (this.db.prepare(`SELECT count(*) AS n FROM recipients WHERE ${cond}`).get(...args) as Row).n;

@@ -151,7 +151,7 @@ function AppBody({ controller, dbLabel, quitSignal, onForceQuit, onExit }: AppPr
 
   // What the screen on show reads besides the campaigns: its pictures, its failed list, a history.
   const onFailed = ui.screen === 'failed' || ui.screen === 'history';
-  const failedQ = onFailed && ui.selectedId !== null ? failedQuery(ui.failed, bodyHeight) : undefined;
+  const failedQ = onFailed && ui.selectedId !== null ? failedQuery(ui.failed, bodyHeight, m) : undefined;
   const failedKey = JSON.stringify(failedQ ?? null);
   useEffect(() => {
     controller.watchPictures(ui.screen === 'detail' ? ui.selectedId : null);

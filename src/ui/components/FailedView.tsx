@@ -9,9 +9,9 @@ import { Box, Text } from 'ink';
 import { useEffect } from 'react';
 import type { Campaign, Recipient } from '../../core/types.js';
 import { useAppActions } from '../app-context.js';
-import { storedErrorText } from '../event-text.js';
+import { storedErrorText, storedPhrasesFor } from '../event-text.js';
 import type { Snapshot } from '../controller.js';
-import { t } from '../i18n.js';
+import { type Messages, t } from '../i18n.js';
 import { isDown, isUp, useKeys } from '../keys.js';
 import type { RecipientQuery } from '../store-extras.js';
 import type { FailedView as FailedState } from '../state.js';
@@ -24,11 +24,17 @@ export const FAILED_STATUSES: RecipientStatus[] = ['failed', 'in_doubt'];
 /** Rows of recipients on a page of `height` lines (a status line and the column heads above). */
 export const failedPageSize = (height: number) => Math.max(1, height - 2);
 
-/** The store query for what the view shows. */
-export function failedQuery(f: FailedState, height: number): RecipientQuery {
+/**
+ * The store query for what the view shows. The filter finds what the list shows: the address,
+ * the server's answer as it came, and the tool's own words in the operator's language (their
+ * stored English, `storedPhrasesFor`).
+ */
+export function failedQuery(f: FailedState, height: number, m: Messages): RecipientQuery {
   const q: RecipientQuery = { statuses: FAILED_STATUSES, limit: failedPageSize(height), offset: f.top };
   const search = f.filter.trim();
-  return search ? { ...q, search } : q;
+  if (!search) return q;
+  const errorPhrases = storedPhrasesFor(search, m);
+  return errorPhrases.length > 0 ? { ...q, search, errorPhrases } : { ...q, search };
 }
 
 /** One line of text: a stored error may hold line breaks. */
