@@ -43,13 +43,59 @@ export const AROUND = {
 
 export type AroundKind = keyof typeof AROUND;
 
+/**
+ * What an HTTPS API transport says of a request whose answer it does not have (api-transport.ts);
+ * `where` is "provider (endpoint)", `detail` and `lost` the network's or the provider's words.
+ */
+export const API = {
+  unreachable: (where: string, detail: string) => `cannot reach ${where}: ${detail}`,
+  answer_lost: (detail: string) => `the request went out, the answer was lost: ${detail}`,
+  lost_unkeyed: (where: string, lost: string) => `${where}: the request went out and the answer was lost (${lost}); no idempotency key protects it`,
+  lost_window_passed: (where: string, lost: string) =>
+    `${where}: the request went out and the answer was lost (${lost}); the provider's idempotency window has passed`,
+} as const;
+
+export type ApiKind = keyof typeof API;
+
+/** The names of each API phrase's values, in the order its function takes them. */
+const API_PARAMS: Record<ApiKind, readonly string[]> = {
+  unreachable: ['where', 'detail'],
+  answer_lost: ['detail'],
+  lost_unkeyed: ['where', 'lost'],
+  lost_window_passed: ['where', 'lost'],
+};
+
+/** Appended by an API transport to a retry's error while a resend under its key cannot deliver twice. */
+export const SAFE_UNTIL = (iso: string) => `(a resend under the same idempotency key is safe until ${iso})`;
+const SAFE_UNTIL_AT_END = new RegExp(`\\s*${escapeRegExp(SAFE_UNTIL('\u0000')).replace('\u0000', '([^)]+)')}$`);
+
+/** A stored error split into the error before an API transport's "safe until" and its time; null without one. */
+export function safeUntil(error: string): { before: string; until: string } | null {
+  const m = SAFE_UNTIL_AT_END.exec(error);
+  return m ? { before: error.slice(0, m.index), until: m[1]! } : null;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Each API phrase as a pattern: its values captured (the last one greedy, the others not). */
+const API_PATTERNS = (Object.keys(API) as ApiKind[]).map((kind) => {
+  const names = API_PARAMS[kind];
+  const marks = names.map((_, i) => String.fromCharCode(1 + i));
+  let source = escapeRegExp((API[kind] as (...v: string[]) => string)(...marks));
+  marks.forEach((mark, i) => (source = source.replace(mark, i === marks.length - 1 ? '(.*)' : '(.+?)')));
+  return { kind, names, pattern: new RegExp(`^${source}$`, 's') };
+});
+
 export type ToolWords =
   | { kind: 'runner_gone'; owner: string; requeued: boolean }
   | { kind: 'dedupe_expired' }
   | { kind: 'dedupe_elsewhere' }
   | { kind: 'marked_sent' }
   | { kind: 'closed_before_sent' }
-  | { kind: AroundKind; detail: string };
+  | { kind: AroundKind; detail: string }
+  | { kind: ApiKind; values: Record<string, string> };
 
 const AROUND_PREFIXES = (Object.keys(AROUND) as AroundKind[]).map((kind) => [kind, AROUND[kind]('')] as const);
 
@@ -59,7 +105,7 @@ const [GONE_BEFORE, GONE_AFTER] = RUNNER_GONE('\u0000').split('\u0000') as [stri
  * A piece of English that every stored error of each kind holds, for a search over stored errors
  * (the TUI's filter finds "conexión perdida" through its English, "connection lost before…").
  */
-export const TOOL_PHRASES: Record<ToolWords['kind'] | 'runner_gone_requeued' | 'gave_up', string> = {
+export const TOOL_PHRASES: Record<ToolWords['kind'] | 'runner_gone_requeued' | 'gave_up' | 'safe_until', string> = {
   runner_gone: GONE_AFTER,
   runner_gone_requeued: STILL_DEDUPLICATED,
   dedupe_expired: DEDUPE_EXPIRED,
@@ -68,6 +114,11 @@ export const TOOL_PHRASES: Record<ToolWords['kind'] | 'runner_gone_requeued' | '
   closed_before_sent: CLOSED_BEFORE_SENT,
   ...(Object.fromEntries(AROUND_PREFIXES) as Record<AroundKind, string>),
   gave_up: GAVE_UP('\u0000').split('\u0000')[0]!,
+  safe_until: SAFE_UNTIL('\u0000').split('\u0000')[0]!,
+  unreachable: API.unreachable('\u0000', '').split('\u0000')[0]!,
+  answer_lost: API.answer_lost(''),
+  lost_unkeyed: API.lost_unkeyed('\u0000', '\u0000').split('\u0000')[2]!,
+  lost_window_passed: API.lost_window_passed('\u0000', '\u0000').split('\u0000')[2]!,
 };
 
 /** The tool's own words in a stored last error, or null for a server's answer. */
@@ -77,6 +128,10 @@ export function toolWords(error: string): ToolWords | null {
   if (error === MARKED_SENT) return { kind: 'marked_sent' };
   if (error === CLOSED_BEFORE_SENT) return { kind: 'closed_before_sent' };
   for (const [kind, prefix] of AROUND_PREFIXES) if (error.startsWith(prefix)) return { kind, detail: error.slice(prefix.length) };
+  for (const { kind, names, pattern } of API_PATTERNS) {
+    const m = pattern.exec(error);
+    if (m) return { kind, values: Object.fromEntries(names.map((name, i) => [name, m[i + 1]!])) };
+  }
   if (!error.startsWith(GONE_BEFORE)) return null;
   const requeued = error.endsWith(GONE_AFTER + STILL_DEDUPLICATED);
   if (!requeued && !error.endsWith(GONE_AFTER)) return null;

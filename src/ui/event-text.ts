@@ -6,7 +6,7 @@
  */
 import type { CampaignOutcome } from '../core/engine.js';
 import { EVENT_TYPES as ENGINE_EVENT_TYPES, RUN_OUTCOMES, type EngineEventType } from '../core/events.js';
-import { gaveUp, TOOL_PHRASES, toolWords } from '../core/stored-errors.js';
+import { gaveUp, safeUntil, TOOL_PHRASES, toolWords } from '../core/stored-errors.js';
 import type { LogLine } from './controller.js';
 import { type Formatter, type Messages, t } from './i18n.js';
 
@@ -33,11 +33,15 @@ const num = (v: unknown) => (typeof v === 'number' ? v : Number(v) || 0);
  * - the engine's and the SMTP transport's words around an answer (a connection lost before or
  *   after the data, a send not made), the answer itself kept as it came (core/stored-errors.ts);
  * - when its retries ran out, the engine appends "(gave up after N attempts)" (GAVE_UP, written
- *   by core/outcome.ts, recognised by `gaveUp`).
+ *   by core/outcome.ts, recognised by `gaveUp`); an API transport's retry may end in "(a resend
+ *   under the same idempotency key is safe until …)" (SAFE_UNTIL, recognised by `safeUntil`).
  */
 export function storedErrorText(error: string, m: Messages, fmt: Formatter): string {
   const g = gaveUp(error);
-  const said = toolText(g ? g.before : error, m);
+  const rest = g ? g.before : error;
+  const safe = safeUntil(rest);
+  let said = toolText(safe ? safe.before : rest, m);
+  if (safe) said += ` ${t(m.safeUntil, { until: safe.until })}`;
   return g ? `${said} ${t(m.gaveUp, { n: fmt.num(g.attempts) })}` : said;
 }
 
@@ -46,6 +50,7 @@ function toolText(error: string, m: Messages): string {
   const own = toolWords(error);
   if (!own) return error;
   if (own.kind === 'runner_gone') return t(own.requeued ? m.toolError.runner_gone_requeued : m.toolError.runner_gone, { owner: own.owner });
+  if ('values' in own) return t(m.toolError[own.kind], own.values);
   return 'detail' in own ? t(m.toolError[own.kind], { detail: own.detail }) : m.toolError[own.kind];
 }
 
@@ -60,7 +65,7 @@ const folded = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerC
 export function storedPhrasesFor(search: string, m: Messages): string[] {
   const wanted = folded(search.trim());
   if (!wanted) return [];
-  const said: Record<keyof typeof TOOL_PHRASES, string> = { ...m.toolError, gave_up: m.gaveUp };
+  const said: Record<keyof typeof TOOL_PHRASES, string> = { ...m.toolError, gave_up: m.gaveUp, safe_until: m.safeUntil };
   const phrases = new Set<string>();
   for (const [kind, english] of Object.entries(TOOL_PHRASES) as Array<[keyof typeof TOOL_PHRASES, string]>) {
     const pieces = said[kind].split(/\{\w+\}/);

@@ -1,6 +1,6 @@
 /** Every word the TUI shows in English. The Spanish table (messages.es.ts) has the same shape. */
 import type { CampaignOutcome } from '../core/engine.js';
-import { AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, GAVE_UP, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED, type ToolWords } from '../core/stored-errors.js';
+import { API, AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, GAVE_UP, DEDUPE_EXPIRED, MARKED_SENT, RUNNER_GONE, SAFE_UNTIL, STILL_DEDUPLICATED, type ToolWords } from '../core/stored-errors.js';
 import type { CampaignStatus, RecipientStatus, WaitReason } from '../core/types.js';
 
 export const en = {
@@ -154,6 +154,7 @@ export const en = {
   retryAt: 'retry at {time}',
   /** After a stored error whose retries ran out (the engine's suffix, worded). */
   gaveUp: GAVE_UP('{n}'),
+  safeUntil: SAFE_UNTIL('{until}'),
   /** The tool's own words stored as a recipient's last error (core/stored-errors.ts): in English, as stored. */
   toolError: {
     runner_gone: RUNNER_GONE('{owner}'),
@@ -168,6 +169,10 @@ export const en = {
     unexpected_reply: AROUND.unexpected_reply('{detail}'),
     not_built: AROUND.not_built('{detail}'),
     transport_error: AROUND.transport_error('{detail}'),
+    unreachable: API.unreachable('{where}', '{detail}'),
+    answer_lost: API.answer_lost('{detail}'),
+    lost_unkeyed: API.lost_unkeyed('{where}', '{lost}'),
+    lost_window_passed: API.lost_window_passed('{where}', '{lost}'),
   } satisfies Record<ToolWords['kind'] | 'runner_gone_requeued', string>,
 
   pics: {

@@ -144,6 +144,7 @@ export const es: Messages = {
   batchN: 'lote {n}',
   retryAt: 'reintento a las {time}',
   gaveUp: '(abandonado tras {n} intentos)',
+  safeUntil: '(reenviarlo con la misma clave de idempotencia es seguro hasta {until})',
   toolError: {
     runner_gone: 'su ejecución en {owner} se detuvo antes de que el servidor respondiera: puede haber recibido el mensaje, o no',
     runner_gone_requeued:
@@ -160,6 +161,12 @@ export const es: Messages = {
     unexpected_reply: 'respuesta inesperada a los datos: {detail}',
     not_built: 'no se pudo componer el mensaje: {detail}',
     transport_error: 'error del transporte: {detail}',
+    unreachable: 'no se pudo llegar a {where}: {detail}',
+    answer_lost: 'la solicitud salió y su respuesta se perdió: {detail}',
+    lost_unkeyed:
+      '{where}: la solicitud salió y su respuesta se perdió ({lost}); ninguna clave de idempotencia la protege: puede haber recibido el mensaje, o no',
+    lost_window_passed:
+      '{where}: la solicitud salió y su respuesta se perdió ({lost}); el proveedor ya no reconoce su clave de idempotencia: puede haber recibido el mensaje, o no',
   },
 
   pics: {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogLine, Notice } from '../../src/ui/controller.js';
 import { noticeText } from '../../src/ui/describe.js';
 import { EVENT_TYPES as CORE_EVENT_TYPES } from '../../src/core/events.js';
-import { AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, GAVE_UP, MARKED_SENT, RUNNER_GONE, STILL_DEDUPLICATED } from '../../src/core/stored-errors.js';
+import { API, AROUND, CLOSED_BEFORE_SENT, DEDUPE_ELSEWHERE, DEDUPE_EXPIRED, GAVE_UP, MARKED_SENT, RUNNER_GONE, SAFE_UNTIL, STILL_DEDUPLICATED } from '../../src/core/stored-errors.js';
 import { CAMPAIGN_OUTCOMES, EVENT_TYPES, eventText, storedErrorText, storedPhrasesFor } from '../../src/ui/event-text.js';
 import { Formatter, type Lang, MESSAGES } from '../../src/ui/i18n.js';
 
@@ -22,6 +22,9 @@ const DATA = {
   holder: 'host-b:202',
   file: 'lista.csv',
 };
+
+/** An API transport's "provider (endpoint)". */
+const API_WHERE = 'Acme (https://api.acme.example)';
 
 /** Sample data for each type, as the engine and the store write it (some types twice: each branch). */
 const SAMPLES: Record<string, Record<string, unknown>[]> = {
@@ -40,6 +43,9 @@ const SAMPLES: Record<string, Record<string, unknown>[]> = {
     // The SMTP transport's and the engine's words around the server's (core/stored-errors.ts).
     { recipientId: 1, email: DATA.email, attempt: 1, retryAt: AT + 60_000, error: AROUND.lost_before_data(DATA.error) },
     { recipientId: 1, email: DATA.email, attempt: 1, retryAt: AT + 60_000, error: CLOSED_BEFORE_SENT },
+    // An HTTPS API transport's words (core/stored-errors.ts API, SAFE_UNTIL).
+    { recipientId: 1, email: DATA.email, attempt: 1, retryAt: AT + 60_000, error: API.unreachable(API_WHERE, DATA.error) },
+    { recipientId: 1, email: DATA.email, attempt: 1, retryAt: AT + 60_000, error: `${API.answer_lost(DATA.error)} ${SAFE_UNTIL('2026-12-02T12:00:00.000Z')}` },
   ],
   failed: [
     { recipientId: 1, email: DATA.email, attempt: 1, error: DATA.error, suppressed: true },
@@ -62,6 +68,8 @@ const SAMPLES: Record<string, Record<string, unknown>[]> = {
     { recipientId: 1, email: DATA.email, error: AROUND.unexpected_reply(DATA.error) },
     { recipientId: 1, email: DATA.email, error: AROUND.transport_error(DATA.error) },
     { recipientId: 1, email: DATA.email, error: AROUND.not_sent(DATA.error) },
+    { recipientId: 1, email: DATA.email, error: API.lost_unkeyed(API_WHERE, DATA.error) },
+    { recipientId: 1, email: DATA.email, error: `${API.lost_window_passed(API_WHERE, DATA.error)} (gave up after 3 attempts)` },
   ],
   waiting: ['interval', 'rate', 'window', 'retry', 'deadline'].map((reason) => ({ until: AT + 60_000, reason })),
   stopped: ['paused', 'cancelled', 'completed', 'draft', 'sending'].map((status) => ({ status })),
@@ -92,7 +100,8 @@ const ENGLISH = new Set(
    attempt attempts retry waiting until completed complete stopped stop queued again marked mark server mail unavailable
    doubt started finished next took over being watching lost claiming claimed deadline time limit paused cancelled gave up after
    cancel run ended provider asked slow down between rate window outside due draft temporary address it its them
-   connection message data went out before reply unexpected could build transport closed`
+   connection message data went out before reply unexpected could build transport closed
+   request answer cannot reach idempotency key protects safe resend same passed`
     .split(/\s+/)
     .filter(Boolean),
 );
@@ -207,6 +216,8 @@ describe('a search in the operator\'s language finds the tool\'s stored English 
     MARKED_SENT,
     `451 4.7.1 try later ${GAVE_UP(3)}`,
     '550 5.1.1 user unknown',
+    API.lost_unkeyed(API_WHERE, 'socket hang up'),
+    `${API.answer_lost('socket hang up')} ${SAFE_UNTIL('2026-12-02T12:00:00.000Z')}`,
   ];
   /** What a search for `text` would find: stored errors holding the text itself or one of its phrases (case aside). */
   const found = (lang: Lang, text: string) => {
@@ -225,6 +236,8 @@ describe('a search in the operator\'s language finds the tool\'s stored English 
     expect(found('es', 'CONEXIÓN PERDIDA DESPUÉS')).toEqual([stored[1]]);
     expect(found('es', 'abandonado tras')).toEqual([stored[6]]);
     expect(found('es', 'operador')).toEqual([stored[5]]);
+    expect(found('es', 'su respuesta se perdió')).toEqual([stored[8], stored[9]]);
+    expect(found('es', 'ninguna clave')).toEqual([stored[8]]);
   });
 
   it('nothing more than the text itself when no phrase holds it; English searches its own words', () => {

@@ -16,7 +16,7 @@ import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { envelopeAddress } from '../address.js';
 import { makeScrubber } from '../secrets.js';
-import { CLOSED_BEFORE_SENT } from '../../stored-errors.js';
+import { API, CLOSED_BEFORE_SENT, SAFE_UNTIL } from '../../stored-errors.js';
 import type { ApiConfig, OutgoingEnvelope, SendOutcome, Transport, TransportConfig, TransportOptions } from '../types.js';
 import { type Answer, toAnswer } from './answer.js';
 import { type HttpRequest, httpRequest } from './request.js';
@@ -167,12 +167,12 @@ export abstract class ApiTransport implements Transport {
         signal: this.abort.signal,
       });
       if (result.phase === 'not-written') {
-        const error = `cannot reach ${where}: ${result.error}`;
+        const error = API.unreachable(where, result.error);
         if (lost === null) return { kind: 'retry', error, notSent: true };
         lastError = error;
       } else if (result.phase === 'lost') {
         lost = result.error;
-        lastError = `the request went out, the answer was lost: ${result.error}`;
+        lastError = API.answer_lost(result.error);
       } else if (result.status >= 500 && this.keyHolds(message)) {
         // A 5xx from a gateway may come after the provider accepted the request (a timeout behind
         // it): with a key, resending is free and settles it.
@@ -190,13 +190,12 @@ export abstract class ApiTransport implements Transport {
       const until = this.dedupeUntil(message);
       if (until === null || !this.keyHolds(message)) {
         if (lost !== null) {
-          const why = until === null ? 'no idempotency key protects it' : "the provider's idempotency window has passed";
-          return { kind: 'in_doubt', error: `${where}: the request went out and the answer was lost (${lost}); ${why}` };
+          return { kind: 'in_doubt', error: (until === null ? API.lost_unkeyed : API.lost_window_passed)(where, lost) };
         }
         return { kind: 'retry', error: lastError };
       }
       if (attempt >= this.retryDelaysMs.length || this.closed) {
-        return { kind: 'retry', error: `${lastError} (a resend under the same idempotency key is safe until ${new Date(until).toISOString()})`, dedupeUntil: until };
+        return { kind: 'retry', error: `${lastError} ${SAFE_UNTIL(new Date(until).toISOString())}`, dedupeUntil: until };
       }
       await sleep(this.retryDelaysMs[attempt], undefined, { signal: this.abort.signal }).catch(() => undefined);
     }
