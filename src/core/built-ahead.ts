@@ -6,13 +6,13 @@
  * wrong (another runner claimed those recipients, a retry became due first) costs only the CPU.
  * The read rides in a claim's own transaction (ClaimOptions.peek: `wanted` says how many, `fill`
  * takes the answer), right after the claim, so it costs no round trip of its own on PostgreSQL.
- * It reads when fewer than `pool` built messages would be left after the claim, and then the next
- * 2 × `pool`: a read every `pool` or so claims rather than one per claim. Where most of what it builds goes unused —
- * several runners on one campaign, each peeking at the same next recipients and each claiming
- * only some of them — it mostly stops guessing (one read in PROBE_EVERY) until its guesses come
- * right again. (Counting only the claims that found their message built let 4 runners keep
- * guessing: building ahead then cost them 1.3 ms of CPU a message sent, against not building
- * ahead at all.)
+ * It reads when fewer than `pool` built messages would be left after the claim, and then the
+ * next 2 × `pool`: a read every `pool` or so claims rather than one per claim. Where most of what
+ * it builds goes unused — several runners on one campaign, each peeking at the same next
+ * recipients and each claiming only some of them — it mostly stops guessing (one read in
+ * PROBE_EVERY) until its guesses come right again. (Counting only the claims that found their
+ * message built let 4 runners keep guessing: building ahead then cost them 1.3 ms of CPU a
+ * message sent, against not building ahead at all.)
  */
 import type { MessageBuilder, OutgoingMessage } from './message.js';
 import type { Recipient } from './types.js';
