@@ -17,14 +17,30 @@ export const DEDUPE_ELSEWHERE =
 /** `resolve --mark-sent`. */
 export const MARKED_SENT = 'marked sent by the operator';
 
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Reads a suffix written by `words` at the end of a stored error: the error before it and the
+ * value it names (matched by `value`), or null without one.
+ */
+function suffixReader(words: (value: string) => string, value: string): (error: string) => { before: string; value: string } | null {
+  const atEnd = new RegExp(`\\s*${escapeRegExp(words('\u0000')).replace('\u0000', `(${value})`)}$`);
+  return (error) => {
+    const m = atEnd.exec(error);
+    return m ? { before: error.slice(0, m.index), value: m[1]! } : null;
+  };
+}
+
 /** Appended by the engine to the last answer of a recipient whose retries ran out. */
 export const GAVE_UP = (attempts: number | string) => `(gave up after ${attempts} attempts)`;
-const GAVE_UP_AT_END = new RegExp(`\\s*${GAVE_UP('\u0000').replace(/[()]/g, '\\$&').replace('\u0000', '(\\d+)')}$`);
+const gaveUpAtEnd = suffixReader(GAVE_UP, '\\d+');
 
 /** A stored error split into the error before the engine's give-up and the attempts it names; null without one. */
 export function gaveUp(error: string): { before: string; attempts: number } | null {
-  const g = GAVE_UP_AT_END.exec(error);
-  return g ? { before: error.slice(0, g.index), attempts: Number(g[1]) } : null;
+  const g = gaveUpAtEnd(error);
+  return g ? { before: g.before, attempts: Number(g.value) } : null;
 }
 
 /** A send the transport was closed under (a stop) before any of it went out. */
@@ -67,16 +83,12 @@ const API_PARAMS: Record<ApiKind, readonly string[]> = {
 
 /** Appended by an API transport to a retry's error while a resend under its key cannot deliver twice. */
 export const SAFE_UNTIL = (iso: string) => `(a resend under the same idempotency key is safe until ${iso})`;
-const SAFE_UNTIL_AT_END = new RegExp(`\\s*${escapeRegExp(SAFE_UNTIL('\u0000')).replace('\u0000', '([^)]+)')}$`);
+const safeUntilAtEnd = suffixReader(SAFE_UNTIL, '[^)]+');
 
 /** A stored error split into the error before an API transport's "safe until" and its time; null without one. */
 export function safeUntil(error: string): { before: string; until: string } | null {
-  const m = SAFE_UNTIL_AT_END.exec(error);
-  return m ? { before: error.slice(0, m.index), until: m[1]! } : null;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = safeUntilAtEnd(error);
+  return m ? { before: m.before, until: m.value } : null;
 }
 
 /** Each API phrase as a pattern: its values captured (the last one greedy, the others not). */

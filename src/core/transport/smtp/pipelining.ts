@@ -37,7 +37,7 @@ interface Internals {
 }
 
 /** True when this nodemailer still has what `pipelineEnvelopes` wraps. */
-export function canPipeline(smtp: SMTPConnection): boolean {
+function canPipeline(smtp: SMTPConnection): boolean {
   const s = smtp as unknown as Partial<Internals>;
   return (
     typeof s._setEnvelope === 'function' &&
