@@ -1,8 +1,7 @@
 /** Envelope addresses in RFC 5321 form (issue 8 item 5), on their own and through real SMTP servers. */
-import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { envelopeAddress } from '../../../src/core/transport/index.js';
-import { helpers, message, useCleanups } from './fixtures.js';
+import { helpers, lineSmtp, message, useCleanups } from './fixtures.js';
 
 const cleanup = useCleanups();
 const { server, transport } = helpers(cleanup);
@@ -36,44 +35,14 @@ describe('envelopeAddress', () => {
 });
 
 /** A line-level SMTP server that records every command verbatim (smtp-server re-parses addresses). */
-async function recordingSmtp(ehlo: string[]): Promise<{ port: number; lines: string[] }> {
-  const lines: string[] = [];
-  const s = createServer((socket: Socket) => {
-    socket.on('error', () => undefined);
-    socket.write('220 recorder ESMTP\r\n');
-    let buf = '';
-    let inData = false;
-    socket.on('data', (d) => {
-      buf += d.toString('utf-8');
-      let i;
-      while ((i = buf.indexOf('\r\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (inData) {
-          if (line === '.') {
-            inData = false;
-            socket.write('250 queued\r\n');
-          }
-          continue;
-        }
-        lines.push(line);
-        if (/^EHLO/i.test(line)) socket.write(['250-recorder', ...ehlo.map((e) => `250-${e}`), '250 8BITMIME'].join('\r\n') + '\r\n');
-        else if (/^DATA/i.test(line)) {
-          inData = true;
-          socket.write('354 go on\r\n');
-        } else if (/^QUIT/i.test(line)) socket.end('221 bye\r\n');
-        else socket.write('250 ok\r\n');
-      }
-    });
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  cleanup(() => new Promise<void>((r) => s.close(() => r())));
-  return { port: (s.address() as { port: number }).port, lines };
-}
+const recordingSmtp = () =>
+  lineSmtp(cleanup, '220 recorder ESMTP', (line) =>
+    /^EHLO/i.test(line) ? '250-recorder\r\n250 8BITMIME' : /^DATA/i.test(line) ? '354 go on' : line === '.' ? '250 queued' : /^QUIT/i.test(line) ? '221 bye' : '250 ok',
+  );
 
 describe('SMTP envelope addresses (RFC 5321)', () => {
   it('a quoted local part goes out quoted: RCPT TO:<"john doe"@x.test>, and the message is sent', async () => {
-    const rec = await recordingSmtp([]);
+    const rec = await recordingSmtp();
     const outcome = await transport(`smtp://127.0.0.1:${rec.port}`).send(message('"john doe"@x.test'));
     expect(outcome).toMatchObject({ kind: 'sent' });
     expect(rec.lines).toContain('RCPT TO:<"john doe"@x.test>');
@@ -85,7 +54,7 @@ describe('SMTP envelope addresses (RFC 5321)', () => {
     const m = message('ana@ñandú.cl');
     expect(await transport(smtp.url).send(m)).toMatchObject({ kind: 'sent' });
     expect(smtp.countFor(m.messageId)).toBe(1);
-    const rec = await recordingSmtp([]);
+    const rec = await recordingSmtp();
     await transport(`smtp://127.0.0.1:${rec.port}`).send(message('ana@ñandú.cl'));
     expect(rec.lines).toContain('RCPT TO:<ana@xn--and-6ma2c.cl>');
     expect(rec.lines.find((l) => l.startsWith('MAIL FROM'))).not.toMatch(/SMTPUTF8/);
