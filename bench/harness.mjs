@@ -17,7 +17,7 @@ export const SIZES = {
   full: {
     n: 2000, pairs: 3, pools: [1, 5, 10], pool1N: 800,
     pgN: 2000, pgPairs: 3,
-    scaleoutN: 10000, scaleoutSeconds: 30, scaleoutWarmupSeconds: 5, scaleoutRounds: 2,
+    scaleoutN: 10000, scaleoutSeconds: 30, scaleoutWarmupSeconds: 5, scaleoutRounds: { 1: 3, 2: 1 },
     resendN: 3000, resendPairs: 3,
     importRows: 1_000_000, importRuns: 2,
     sizes: [10_000, 100_000, 1_000_000], claimSteps: 1000, claimRounds: 3,
@@ -28,7 +28,7 @@ export const SIZES = {
   quick: {
     n: 400, pairs: 2, pools: [1, 5, 10], pool1N: 150,
     pgN: 400, pgPairs: 2,
-    scaleoutN: 2000, scaleoutSeconds: 6, scaleoutWarmupSeconds: 1.5, scaleoutRounds: 1,
+    scaleoutN: 2000, scaleoutSeconds: 6, scaleoutWarmupSeconds: 1.5, scaleoutRounds: { 1: 1, 2: 1 },
     resendN: 400, resendPairs: 2,
     importRows: 100_000, importRuns: 1,
     sizes: [10_000, 100_000], claimSteps: 300, claimRounds: 2,
