@@ -6,6 +6,7 @@
  * the engine and the transports write these words, and the TUI recognises them (`toolWords`) to
  * say them in the operator's language.
  */
+import { escapeRegExp } from './regexp.js';
 
 /** A runner died (or lost its lease) with the recipient's request in flight. */
 export const RUNNER_GONE = (owner: string) => `its runner ${owner} stopped before the server answered: may or may not have been delivered`;
@@ -16,10 +17,6 @@ export const DEDUPE_ELSEWHERE =
   'its last request may have reached a provider that deduplicates by idempotency key, and this run sends through a transport that does not: may or may not have been delivered';
 /** `resolve --mark-sent`. */
 export const MARKED_SENT = 'marked sent by the operator';
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /**
  * Reads a suffix written by `words` at the end of a stored error: the error before it and the

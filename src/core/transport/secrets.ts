@@ -1,4 +1,5 @@
 /** Keeping passwords and API keys out of every string a transport returns. */
+import { escapeRegExp } from '../regexp.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf-8').toString('base64');
 
@@ -26,7 +27,7 @@ export function secretForms(user: string | null, secret: string | null): string[
 export function makeScrubber(...pairs: Array<[user: string | null, secret: string | null]>): (s: string) => string {
   const forms = [...new Set(pairs.flatMap(([u, s]) => secretForms(u, s)))].sort((a, b) => b.length - a.length);
   // one pass with every form (longest first), instead of one split/join per form
-  const all = forms.length ? new RegExp(forms.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : null;
+  const all = forms.length ? new RegExp(forms.map(escapeRegExp).join('|'), 'g') : null;
   return (s: string) => {
     const out = String(s).replace(/\r?\n/g, ' ').trim();
     return all ? out.replace(all, '***') : out;
