@@ -292,6 +292,16 @@ describe.skipIf(!hasScript && process.env.CI !== 'true')('in a terminal and not 
   /** A frame while lines are read from a pipe: the count, the rate once there is one, the time. */
   const COUNTING = /^big\.csv: [1-9][\d,]* lines( · [\d,]+ lines\/s)? · \d+ s$/;
   const countOf = (frame: string) => Number(/: ([\d,]+) /.exec(frame)![1]!.replace(/,/g, ''));
+  /**
+   * The counting frames of a file fed half, then the rest (throughPipe): the first came while
+   * only the first half was there, and none counts more lines than the file has. (Every line
+   * read may show as still counting: the last of the data and the pipe's end are two reads, and
+   * the line is redrawn on a timer between them when the feeding process is slow to close it.)
+   */
+  const expectCountingFrames = (counts: number[]) => {
+    expect(counts[0]).toBeLessThanOrEqual(Math.floor(lines.length / 2));
+    expect(Math.max(...counts)).toBeLessThanOrEqual(lines.length);
+  };
 
   it('import: lines read, rate and time while it runs, then the usual summary; nothing extra in a pipe or with --json', async () => {
     const r = await throughPipe(['--db', t.db, 'import', '1', piped()], piped(), t.dir, lines, /big\.csv: [1-9][\d,]* lines/);
@@ -301,7 +311,7 @@ describe.skipIf(!hasScript && process.env.CI !== 'true')('in a terminal and not 
     expect(counting.length, r.output.slice(0, 2000)).toBeGreaterThan(0);
     const counts = counting.map(countOf);
     expect(counts).toEqual([...counts].sort((a, b) => a - b)); // it only goes forward
-    expect(counts.every((n) => n < ROWS)).toBe(true); // the second half was fed after the first frame
+    expectCountingFrames(counts);
     // All read: the count is the total; then the step that has no count of its own.
     expect(shown.some((f) => /^big\.csv: 100,000 of 100,000 lines \(100%\) · writing to the database…/.test(f))).toBe(true);
     // The progress is gone before the summary, which is the line it always is.
@@ -355,7 +365,7 @@ describe.skipIf(!hasScript && process.env.CI !== 'true')('in a terminal and not 
     const counts = shown.filter((f) => COUNTING.test(f)).map(countOf);
     expect(counts.length, r.output.slice(0, 2000)).toBeGreaterThan(0);
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
-    expect(counts.every((n) => n < ROWS)).toBe(true);
+    expectCountingFrames(counts);
     // Its lines are the file's, header included.
     expect(shown.some((f) => /^big\.csv: 100,001 of 100,001 lines \(100%\) · writing to the suppression list…/.test(f))).toBe(true);
     expect(r.output).toMatch(/\r\u001B\[2Kadded 100000 addresses to the suppression list/);
