@@ -116,6 +116,18 @@ export class PgTx implements Tx {
   }
 
   // ---- claiming -----------------------------------------------------------------------------
+  /**
+   * A LIMIT written into the statement, not bound: each step's claim and read-ahead are then one
+   * of a few prepared statements (one per limit up to the pool) that PostgreSQL plans once. With
+   * the limit a parameter, its plan cache estimated the generic plan for a tenth of the table and
+   * kept planning each execution anew: 0.23 ms of server CPU a claim, as much as running it
+   * (pg_stat_statements with track_planning, bench's 3,000-message campaign at pool 5).
+   */
+  private limit(n: number) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`a claim's limit must be a whole number (got ${n})`);
+    return this.sql.unsafe(String(n));
+  }
+
   async rateUsage(campaignId: number, since: number, count: number): Promise<{ used: number; edge: number | null }> {
     // Every attempt counts from its claim: those recorded in the log, and those still in flight.
     const [u] = await this.sql`
@@ -144,7 +156,7 @@ export class PgTx implements Tx {
           claim_token = ${token}, batch = ${batch}, idempotent_until = coalesce(r.idempotent_until, ${idempotentUntil}::bigint)
         FROM (SELECT id FROM recipients
               WHERE campaign_id = ${campaignId} AND status = 'pending' AND next_attempt_at <= ${now}
-              ORDER BY next_attempt_at, id LIMIT ${limit}
+              ORDER BY next_attempt_at, id LIMIT ${this.limit(limit)}
               FOR UPDATE SKIP LOCKED) due
         WHERE r.id = due.id
         RETURNING r.*
@@ -159,7 +171,7 @@ export class PgTx implements Tx {
   async peekDue(campaignId: number, now: number, limit: number): Promise<Recipient[]> {
     const rows = await this.sql`
       SELECT * FROM recipients WHERE campaign_id = ${campaignId} AND status = 'pending' AND next_attempt_at <= ${now}
-      ORDER BY next_attempt_at, id LIMIT ${limit}`;
+      ORDER BY next_attempt_at, id LIMIT ${this.limit(limit)}`;
     return rows.map(toRecipient);
   }
 
