@@ -4,7 +4,7 @@
  * package.json's `bin` names) as whole processes and writes bench/RESULTS.md: for every goal its
  * target, the measured value, met or not, and the machine's load at that measurement.
  *
- *   npm run bench                  full run (~20–25 min on a busy 2-core machine); rewrites bench/RESULTS.md
+ *   npm run bench                  full run (16–22 min on a 2-core machine, by its load); rewrites bench/RESULTS.md
  *   npm run bench -- --quick       smaller sizes, a few minutes; prints the report
  *   node bench/run.mjs --only startup,throughput [--quick] [--out file.md]
  *       sections (in run order): startup throughput pg-throughput scaleout pg-scale resend dbsize
