@@ -119,10 +119,10 @@ export class PgTx implements Tx {
   /**
    * A LIMIT written into the statement, not bound: each step's claim and read-ahead are then one
    * of a few prepared statements (one per limit: the claim's at most the pool, the read-ahead's
-   * twice the pool) that PostgreSQL plans once. With
-   * the limit a parameter, its plan cache estimated the generic plan for a tenth of the table and
-   * kept planning each execution anew: 0.23 ms of server CPU a claim, as much as running it
-   * (pg_stat_statements with track_planning, bench's 3,000-message campaign at pool 5).
+   * twice the pool) that PostgreSQL plans once. With the limit a parameter, its plan cache
+   * estimated the generic plan for a tenth of the table and kept planning each execution anew:
+   * 0.23 ms of server CPU a claim, as much as running it (pg_stat_statements with track_planning,
+   * bench's 3,000-message campaign at pool 5).
    */
   private limit(n: number) {
     if (!Number.isSafeInteger(n) || n < 0) throw new Error(`a claim's limit must be a whole number (got ${n})`);
