@@ -48,7 +48,9 @@ export function freePort(): Promise<number> {
  * Starts a server. `durable` keeps PostgreSQL's own fsync and synchronous commits (benchmarks);
  * tests turn them off, since they never crash the database itself.
  */
-export async function startPgServer(options: { durable?: boolean; bin?: string; listen?: string[]; allow?: string[] } = {}): Promise<PgServer> {
+export async function startPgServer(
+  options: { durable?: boolean; bin?: string; listen?: string[]; allow?: string[]; tls?: { cert: string; key: string } } = {},
+): Promise<PgServer> {
   const bin = options.bin ?? findPgBin();
   if (!bin) throw new Error('PostgreSQL server binaries not found (Debian: apt-get install postgresql)');
   const dir = mkdtempSync(join(tmpdir(), 'aremko-pg-'));
@@ -58,18 +60,19 @@ export async function startPgServer(options: { durable?: boolean; bin?: string; 
     const full = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]] : [join(bin, cmd), args];
     return execFileSync(full[0] as string, full[1] as string[], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   };
-  if (asRoot) {
-    const pw = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
-    const gid = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
-    chownSync(dir, Number(pw), Number(gid));
-  }
+  // As root the server runs as postgres, which must own its folder and the files it reads.
+  const postgresUser = asRoot
+    ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) }
+    : null;
+  const ownedByServer = (path: string) => postgresUser && chownSync(path, postgresUser.uid, postgresUser.gid);
+  ownedByServer(dir);
   chmodSync(dir, 0o700);
   // TCP logins need the password (so tests can see a wrong one refused); the local socket, used
   // only to set it, trusts the postgres user.
   const password = `pw-${randomBytes(8).toString('hex')}`;
   const pwfile = join(dir, 'pw');
   writeFileSync(pwfile, password + '\n', { mode: 0o600 });
-  if (asRoot) chownSync(pwfile, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
+  ownedByServer(pwfile);
   run('initdb', ['-D', data, '--auth-local=trust', '--auth-host=scram-sha-256', '-U', 'postgres', `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8', '--locale=C']);
   rmSync(pwfile);
   // Logins from other test hosts (network namespaces), with the password like loopback ones.
@@ -77,12 +80,22 @@ export async function startPgServer(options: { durable?: boolean; bin?: string; 
     const hba = join(data, 'pg_hba.conf');
     appendFileSync(hba, options.allow.map((cidr) => `host all all ${cidr} scram-sha-256\n`).join(''));
   }
+  // TLS (ssl = on) with the given certificate and key (PEM), copied into the data folder: the
+  // server refuses a key file that others can read, or that is not its own.
+  if (options.tls) {
+    for (const [name, pem] of [['server.crt', options.tls.cert], ['server.key', options.tls.key]] as const) {
+      const file = join(data, name);
+      writeFileSync(file, pem, { mode: 0o600 });
+      ownedByServer(file);
+    }
+  }
   const port = await freePort();
   const settings = [
     `-p ${port}`,
     `-k ${dir}`,
     `-c listen_addresses=${(options.listen ?? ['127.0.0.1']).join(',')}`,
     `-c max_connections=200`,
+    ...(options.tls ? ['-c ssl=on'] : []),
     ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
   ].join(' ');
   run('pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
