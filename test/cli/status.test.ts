@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatInZone } from '../../src/core/status.js';
 import type { CampaignSettings } from '../../src/core/types.js';
-import { backends, createTestDatabase, type TestDatabase } from '../helpers/backends.js';
+import { backends, createTestDatabase, pgUrl, type TestDatabase } from '../helpers/backends.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
@@ -131,5 +131,37 @@ describe.each(backends())('status on %s', (backend) => {
     expect(text).toContain(`outside its send window until ${formatInZone(until, tz)}`);
     expect(text).toMatch(new RegExp(`until \\d{4}-\\d\\d-\\d\\d ${hh(opens)}:00 America/Santiago`));
     expect(text).not.toContain('due now');
+  });
+});
+
+describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password kept out of the URL (and of ps)', () => {
+  let db: TestDatabase;
+  beforeEach(async () => {
+    db = await createTestDatabase('postgres');
+  });
+  afterEach(async () => {
+    await db.cleanup();
+  });
+
+  it('AREMKO_MAIL_DB without a password and PGPASSWORD in the environment, as the README says; without it the login is refused, in one line', async () => {
+    const store = await db.open();
+    const c = await store.createCampaign(settings({ name: 'Sin clave' }), Date.now());
+    await addRecipients(store, c.id, 2);
+    await store.close();
+    const url = new URL(db.location);
+    const password = decodeURIComponent(url.password);
+    url.password = '';
+    const env = { AREMKO_MAIL_DB: url.toString(), PGPASSWORD: password };
+
+    const ok = await runCli(['status', String(c.id), '--json'], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'Sin clave', counts: { total: 2 } });
+
+    const refused = await runCli(['status', String(c.id)], { env: { ...env, PGPASSWORD: undefined } });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/refused the login of user postgres/)]);
+    const wrong = await runCli(['status', String(c.id)], { env: { ...env, PGPASSWORD: `${password}-not` } });
+    expect(wrong.stderr).toMatch(/refused the login of user postgres/);
+    expect(wrong.stdout + wrong.stderr).not.toContain(password);
   });
 });
