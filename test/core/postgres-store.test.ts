@@ -280,7 +280,7 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL backend', () 
     expect(parsePostgresUrl('postgres://u:p@h/db')).toMatchObject({ host: 'h', port: 5432, database: 'db', schema: 'aremko_mail', sslmode: 'prefer' });
     expect(parsePostgresUrl('postgresql://u:p%40ss@h:6543/db?sslmode=verify-full&schema=mail_2')).toMatchObject({ port: 6543, password: 'p@ss', sslmode: 'verify-full', schema: 'mail_2' });
     for (const [url, why] of [
-      ['postgres://u:s3cr3t@h/db?sslmode=maybe', /sslmode must be one of disable, prefer, require, verify-full/],
+      ['postgres://u:s3cr3t@h/db?sslmode=maybe', /sslmode must be one of disable, prefer, require, verify-ca, verify-full \(got "maybe"\)/],
       ['postgres://u:s3cr3t@h/db?schema=Bad-Name', /schema must be a lower-case name/],
       ['postgres://u:s3cr3t@h/db?colour=blue', /unknown option "colour"/],
       ['postgres://u:s3cr3t@h/', /names no database/],

@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,12 +44,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** TLS for a test server: its certificate and key (PEM); `ca` and `certLogins` let those users log in by client certificate (from loopback). */
+export interface ServerTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  certLogins?: string[];
+}
+
 /**
  * Starts a server. `durable` keeps PostgreSQL's own fsync and synchronous commits (benchmarks);
  * tests turn them off, since they never crash the database itself.
  */
 export async function startPgServer(
-  options: { durable?: boolean; bin?: string; listen?: string[]; allow?: string[]; tls?: { cert: string; key: string } } = {},
+  options: { durable?: boolean; bin?: string; listen?: string[]; allow?: string[]; tls?: ServerTls } = {},
 ): Promise<PgServer> {
   const bin = options.bin ?? findPgBin();
   if (!bin) throw new Error('PostgreSQL server binaries not found (Debian: apt-get install postgresql)');
@@ -82,11 +90,19 @@ export async function startPgServer(
   }
   // TLS (ssl = on) with the given certificate and key (PEM), copied into the data folder: the
   // server refuses a key file that others can read, or that is not its own.
-  if (options.tls) {
-    for (const [name, pem] of [['server.crt', options.tls.cert], ['server.key', options.tls.key]] as const) {
+  const tls = options.tls;
+  if (tls) {
+    for (const [name, pem] of [['server.crt', tls.cert], ['server.key', tls.key], ['root.crt', tls.ca]] as const) {
+      if (!pem) continue;
       const file = join(data, name);
       writeFileSync(file, pem, { mode: 0o600 });
       ownedByServer(file);
+    }
+    // pg_hba.conf takes the first line that matches: these go before initdb's password lines.
+    if (tls.certLogins?.length) {
+      const hba = join(data, 'pg_hba.conf');
+      const lines = tls.certLogins.map((user) => `hostssl all ${user} 127.0.0.1/32 cert\n`).join('');
+      writeFileSync(hba, lines + readFileSync(hba, 'utf8'));
     }
   }
   const port = await freePort();
@@ -95,7 +111,7 @@ export async function startPgServer(
     `-k ${dir}`,
     `-c listen_addresses=${(options.listen ?? ['127.0.0.1']).join(',')}`,
     `-c max_connections=200`,
-    ...(options.tls ? ['-c ssl=on'] : []),
+    ...(tls ? ['-c ssl=on', ...(tls.ca ? ['-c ssl_ca_file=root.crt'] : [])] : []),
     ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
   ].join(' ');
   run('pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);

@@ -4,15 +4,21 @@
  * is libpq's, written out here:
  *   disable      plain TCP
  *   prefer       TLS when the server offers it, else plain (libpq's default; ours when absent)
- *   require      TLS, the certificate not verified
- *   verify-full  TLS, certificate and host name verified (`sslrootcert=<file>` for a private CA)
+ *   require      TLS, the certificate not verified — unless `sslrootcert` names a CA: then, as
+ *                libpq does, verified as with verify-ca
+ *   verify-ca    TLS, the certificate verified against `sslrootcert` (or the system's CAs), its
+ *                host name not
+ *   verify-full  TLS, certificate and host name verified
+ * `sslcert` + `sslkey`: a client certificate for a server that logs in by certificate; TLS is
+ * then required whatever the mode (but disable, refused when the URL is parsed).
  */
 import { readFileSync } from 'node:fs';
 import { connect as connectTcp, isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type postgres from 'postgres';
 import { ConfigError } from '../types.js';
 
-export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-full'] as const;
+export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
 
 interface TlsTarget {
@@ -20,31 +26,60 @@ interface TlsTarget {
   port: number;
   sslmode: SslMode;
   sslrootcert: string | null;
+  sslcert: string | null;
+  sslkey: string | null;
+}
+
+/** A file the URL names, read now; an error names the option and the file, never what is in it. */
+function pem(option: 'sslrootcert' | 'sslcert' | 'sslkey', file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--db: cannot read ${option} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * The client's certificate and key, checked to belong together now: postgres.js would meet a
+ * bad pair only inside its connection attempt, where the error escapes it (an unhandled
+ * rejection) and the attempt waits for its timeout.
+ */
+function clientCertificate(certFile: string, keyFile: string): { cert: string; key: string } {
+  const pair = { cert: pem('sslcert', certFile), key: pem('sslkey', keyFile) };
+  if (!pair.cert.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`--db: sslcert ${certFile} holds no certificate (PEM: -----BEGIN CERTIFICATE-----)`);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pair.key)) throw new ConfigError(`--db: sslkey ${keyFile} holds no private key (PEM: -----BEGIN PRIVATE KEY-----)`);
+  try {
+    createSecureContext(pair);
+  } catch (err) {
+    const e = err as { reason?: string; code?: string };
+    throw new ConfigError(`--db: sslcert ${certFile} and sslkey ${keyFile} cannot be used: ${e.reason ?? e.code ?? 'refused by OpenSSL'}`);
+  }
+  return pair;
+}
+
+/** Whether a connection must be encrypted (so a server without TLS is refused). */
+export function tlsRequired(loc: Pick<TlsTarget, 'sslmode' | 'sslcert'>): boolean {
+  return loc.sslmode !== 'disable' && (loc.sslmode !== 'prefer' || loc.sslcert !== null);
 }
 
 export function sslOption(loc: TlsTarget): postgres.Options<{}>['ssl'] {
-  switch (loc.sslmode) {
-    case 'disable':
-      return false;
-    case 'prefer':
-      return 'prefer';
-    case 'require':
-      return { rejectUnauthorized: false };
-    case 'verify-full': {
-      let ca: string | undefined;
-      if (loc.sslrootcert) {
-        try {
-          ca = readFileSync(loc.sslrootcert, 'utf8');
-        } catch (err) {
-          throw new ConfigError(`--db: cannot read sslrootcert ${loc.sslrootcert}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
-      }
-      // The name checked against the certificate is `servername`, else `host`. A server name
-      // (SNI) may not be an IP address (RFC 6066; Node warns on stderr): an IP goes as `host`.
-      const name = isIP(loc.host) ? { host: loc.host } : { servername: loc.host };
-      return { rejectUnauthorized: true, ...name, ...(ca ? { ca } : {}) };
-    }
-  }
+  if (loc.sslmode === 'disable') return false;
+  const client = loc.sslcert && loc.sslkey ? clientCertificate(loc.sslcert, loc.sslkey) : {};
+  const ca = loc.sslrootcert ? { ca: pem('sslrootcert', loc.sslrootcert) } : {};
+  if (ca.ca !== undefined && !ca.ca.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError(`--db: sslrootcert ${loc.sslrootcert} holds no certificate (PEM: -----BEGIN CERTIFICATE-----)`);
+  const verify = loc.sslmode === 'verify-full' ? 'full' : loc.sslmode === 'verify-ca' || (loc.sslmode === 'require' && loc.sslrootcert) ? 'ca' : 'none';
+  if (verify === 'none') return loc.sslmode === 'prefer' && !loc.sslcert ? 'prefer' : { rejectUnauthorized: false, ...client };
+  // The name checked against the certificate is `servername`, else `host`. A server name (SNI)
+  // may not be an IP address (RFC 6066; Node warns on stderr): an IP goes as `host`.
+  const name = isIP(loc.host) ? { host: loc.host } : { servername: loc.host };
+  return {
+    rejectUnauthorized: true,
+    ...name,
+    ...ca,
+    ...client,
+    ...(verify === 'ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
 }
 
 /** The certificate chains to no CA we were given (or, without sslrootcert, to none of the system's). */
@@ -59,7 +94,7 @@ export function tlsFault(err: unknown, host: string): string | null {
   }
   if (e.code === 'CERT_HAS_EXPIRED') return `the database's TLS certificate has expired`;
   if (e.code && UNVERIFIED.has(e.code))
-    return `the database's TLS certificate could not be verified (${e.code}); with sslmode=verify-full give its CA as sslrootcert=<file>`;
+    return `the database's TLS certificate could not be verified (${e.code}): give the CA that signed it as sslrootcert=<file>`;
   return null;
 }
 

@@ -14,7 +14,7 @@ import { displayLocation, type OpenStoreOptions } from './open.js';
 import { APPLICATION, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
 import { beginPgImport } from './postgres-import.js';
 import { begin, isConnectionLoss, pipelinedWrite } from './postgres-pipeline.js';
-import { serverOffersTls, SSL_MODES, type SslMode, sslOption, tlsFault } from './postgres-tls.js';
+import { serverOffersTls, SSL_MODES, type SslMode, sslOption, tlsFault, tlsRequired } from './postgres-tls.js';
 import { PgTx } from './postgres-tx.js';
 import { type Row, toRecipient } from './rows.js';
 import { type Backend, SqlStore, type TxOptions } from './sql-store.js';
@@ -30,6 +30,9 @@ export interface PgLocation {
   password: string | undefined;
   sslmode: SslMode;
   sslrootcert: string | null;
+  /** A client certificate and its key (PEM files), for a server that logs in by certificate. */
+  sslcert: string | null;
+  sslkey: string | null;
   schema: string;
   /** The URL with its password as *** */
   display: string;
@@ -56,22 +59,32 @@ export function parsePostgresUrl(url: string): PgLocation {
   const database = decode(u.pathname.replace(/^\//, ''), 'database name');
   if (!database) throw new ConfigError(`--db ${display} names no database: postgres://user:password@host:5432/dbname`);
   let sslmode: SslMode = 'prefer';
-  let sslrootcert: string | null = null;
+  const files: Record<'sslrootcert' | 'sslcert' | 'sslkey', string | null> = { sslrootcert: null, sslcert: null, sslkey: null };
   let schema = DEFAULT_SCHEMA;
   for (const [key, value] of u.searchParams) {
     if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value))
         throw new ConfigError(`--db ${display}: sslmode must be one of ${SSL_MODES.join(', ')} (got "${value}")`);
       sslmode = value as SslMode;
-    } else if (key === 'sslrootcert') sslrootcert = value;
+    } else if (key === 'sslrootcert' || key === 'sslcert' || key === 'sslkey') files[key] = value;
     else if (key === 'schema') {
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value))
         throw new ConfigError(`--db ${display}: schema must be a lower-case name of letters, digits and _ (got "${value}")`);
       schema = value;
+    } else if (key === 'channel_binding') {
+      // libpq's: SCRAM bound to the TLS channel. postgres.js cannot bind; `prefer` (libpq's
+      // default) then logs in unbound, as libpq does with a server that offers no binding.
+      if (value === 'require')
+        throw new ConfigError(
+          `--db ${display}: channel_binding=require is not supported by this client; remove it or use channel_binding=prefer (sslmode=verify-full guards the login against a server in the middle)`,
+        );
+      if (value !== 'prefer' && value !== 'disable') throw new ConfigError(`--db ${display}: channel_binding must be disable, prefer or require (got "${value}")`);
     } else if (key === 'application_name' || key === 'connect_timeout') {
       // libpq parameters a platform's DATABASE_URL may carry: harmless here.
-    } else throw new ConfigError(`--db ${display}: unknown option "${key}" (known: sslmode, sslrootcert, schema)`);
+    } else throw new ConfigError(`--db ${display}: unknown option "${key}" (known: sslmode, sslrootcert, sslcert, sslkey, schema)`);
   }
+  if (!files.sslcert !== !files.sslkey) throw new ConfigError(`--db ${display}: sslcert and sslkey go together (a client certificate and its key)`);
+  if (files.sslcert && sslmode === 'disable') throw new ConfigError(`--db ${display}: sslcert needs TLS, and sslmode=disable turns it off`);
   const port = u.port ? Number(u.port) : 5432;
   return {
     host: decode(u.hostname, 'host').replace(/^\[|\]$/g, '') || 'localhost',
@@ -80,7 +93,7 @@ export function parsePostgresUrl(url: string): PgLocation {
     user: u.username ? decode(u.username, 'user name') : undefined,
     password: u.password ? decode(u.password, 'password') : undefined,
     sslmode,
-    sslrootcert,
+    ...files,
     schema,
     display,
   };
@@ -356,9 +369,9 @@ export async function openPostgresStore(url: string, options: OpenStoreOptions =
  * server without TLS (postgres.js then reports only the hang-up). Asked, not guessed.
  */
 async function noTls(err: unknown, loc: PgLocation): Promise<UserError | null> {
-  if ((loc.sslmode !== 'require' && loc.sslmode !== 'verify-full') || !isConnectionLoss(err)) return null;
+  if (!tlsRequired(loc) || !isConnectionLoss(err)) return null;
   if ((await serverOffersTls(loc.host, loc.port)) !== false) return null;
   return new UserError(
-    `database ${loc.display}: the server at ${loc.host}:${loc.port} does not offer TLS, which sslmode=${loc.sslmode} requires (turn ssl on in its postgresql.conf, or on a private network use sslmode=prefer)`,
+    `database ${loc.display}: the server at ${loc.host}:${loc.port} does not offer TLS, which ${loc.sslmode === 'prefer' ? 'a client certificate (sslcert)' : `sslmode=${loc.sslmode}`} requires (turn ssl on in its postgresql.conf, or on a private network use sslmode=prefer)`,
   );
 }
