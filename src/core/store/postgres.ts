@@ -371,7 +371,7 @@ export async function openPostgresStore(url: string, options: OpenStoreOptions =
 async function noTls(err: unknown, loc: PgLocation): Promise<UserError | null> {
   if (!tlsRequired(loc) || !isConnectionLoss(err)) return null;
   if ((await serverOffersTls(loc.host, loc.port)) !== false) return null;
-  return new UserError(
-    `database ${loc.display}: the server at ${loc.host}:${loc.port} does not offer TLS, which ${loc.sslmode === 'prefer' ? 'a client certificate (sslcert)' : `sslmode=${loc.sslmode}`} requires (turn ssl on in its postgresql.conf, or on a private network use sslmode=prefer)`,
-  );
+  const why = loc.sslmode === 'prefer' ? 'a client certificate (sslcert) requires' : `sslmode=${loc.sslmode} requires`;
+  const otherwise = loc.sslmode === 'prefer' ? '' : ', or on a private network use sslmode=prefer';
+  return new UserError(`database ${loc.display}: the server at ${loc.host}:${loc.port} does not offer TLS, which ${why} (turn ssl on in its postgresql.conf${otherwise})`);
 }
