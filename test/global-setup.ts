@@ -1,7 +1,8 @@
 /**
  * vitest's global set-up: one real PostgreSQL server for the whole run (each test file works in
  * schemas of its own), unless AREMKO_TEST_PG_URL names one already. Its URL reaches the tests —
- * and the CLI processes they start — as AREMKO_TEST_PG_URL.
+ * and the CLI processes they start — as AREMKO_TEST_PG_URL, and the folder of its Unix socket as
+ * AREMKO_TEST_PG_SOCKET_DIR (or set both by hand).
  */
 import { canMakeNetwork, createNetwork, type TestNetwork } from './helpers/netns.js';
 import { findPgBin, startPgServer, type PgServer } from './helpers/postgres-server.js';
@@ -19,6 +20,7 @@ export async function setup(): Promise<void> {
   }
   server = await startPgServer();
   process.env.AREMKO_TEST_PG_URL = server.url;
+  process.env.AREMKO_TEST_PG_SOCKET_DIR = server.dir;
 }
 
 export async function teardown(): Promise<void> {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatInZone } from '../../src/core/status.js';
 import type { CampaignSettings } from '../../src/core/types.js';
-import { backends, createTestDatabase, pgUrl, type TestDatabase } from '../helpers/backends.js';
+import { backends, createTestDatabase, pgSocketDir, pgUrl, type TestDatabase } from '../helpers/backends.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
@@ -163,5 +163,22 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
     const wrong = await runCli(['status', String(c.id)], { env: { ...env, PGPASSWORD: `${password}-not` } });
     expect(wrong.stderr).toMatch(/refused the login of user postgres/);
     expect(wrong.stdout + wrong.stderr).not.toContain(password);
+  });
+
+  it("the Cloud SQL form, user@/db?host=<the server's socket folder>, reaches the database over its Unix socket", async () => {
+    const store = await db.open();
+    const c = await store.createCampaign(settings({ name: 'Por el socket' }), Date.now());
+    await addRecipients(store, c.id, 2);
+    await store.close();
+    const tcp = new URL(db.location);
+    const socketFolder = pgSocketDir();
+    expect(socketFolder, 'AREMKO_TEST_PG_SOCKET_DIR (set by the global set-up)').toBeTruthy();
+    const url = `postgresql://postgres@${tcp.pathname}?host=${encodeURIComponent(socketFolder!)}&port=${tcp.port}&schema=${tcp.searchParams.get('schema')}`;
+    const ok = await runCli(['status', String(c.id), '--json'], { env: { AREMKO_MAIL_DB: url } });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'Por el socket', counts: { total: 2 } });
+    const missing = await runCli(['status'], { env: { AREMKO_MAIL_DB: url.replace(encodeURIComponent(socketFolder!), '/nonexistent') } });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/no server socket at \/nonexistent\/\.s\.PGSQL\.\d+ /)]);
   });
 });

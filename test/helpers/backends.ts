@@ -23,6 +23,8 @@ export interface TestDatabase {
 }
 
 export const pgUrl = (): string | undefined => process.env.AREMKO_TEST_PG_URL;
+/** The folder of that server's Unix socket (its local logins are trusted: no password there). */
+export const pgSocketDir = (): string | undefined => process.env.AREMKO_TEST_PG_SOCKET_DIR;
 
 /** The backends to run against; PostgreSQL only when a server is there (CI always has one). */
 export function backends(): BackendName[] {

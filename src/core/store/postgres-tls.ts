@@ -11,6 +11,8 @@
  *   verify-full  TLS, certificate and host name verified
  * `sslcert` + `sslkey`: a client certificate for a server that logs in by certificate; TLS is
  * then required whatever the mode (but disable, refused when the URL is parsed).
+ * Over a Unix socket there is no TLS, whatever the mode: the server offers none there, and libpq
+ * ignores sslmode for sockets too.
  */
 import { readFileSync } from 'node:fs';
 import { connect as connectTcp, isIP } from 'node:net';
@@ -28,6 +30,7 @@ interface TlsTarget {
   sslrootcert: string | null;
   sslcert: string | null;
   sslkey: string | null;
+  socket: string | null;
 }
 
 /** A file the URL names, read now; an error names the option and the file, never what is in it. */
@@ -58,12 +61,12 @@ function clientCertificate(certFile: string, keyFile: string): { cert: string; k
 }
 
 /** Whether a connection must be encrypted (so a server without TLS is refused). */
-export function tlsRequired(loc: Pick<TlsTarget, 'sslmode' | 'sslcert'>): boolean {
-  return loc.sslmode !== 'disable' && (loc.sslmode !== 'prefer' || loc.sslcert !== null);
+export function tlsRequired(loc: Pick<TlsTarget, 'sslmode' | 'sslcert' | 'socket'>): boolean {
+  return loc.socket === null && loc.sslmode !== 'disable' && (loc.sslmode !== 'prefer' || loc.sslcert !== null);
 }
 
 export function sslOption(loc: TlsTarget): postgres.Options<{}>['ssl'] {
-  if (loc.sslmode === 'disable') return false;
+  if (loc.sslmode === 'disable' || loc.socket !== null) return false;
   const client = loc.sslcert && loc.sslkey ? clientCertificate(loc.sslcert, loc.sslkey) : {};
   const ca = loc.sslrootcert ? { ca: pem('sslrootcert', loc.sslrootcert) } : {};
   if (ca.ca !== undefined && !ca.ca.includes('-----BEGIN CERTIFICATE-----'))

@@ -33,9 +33,23 @@ export interface PgLocation {
   /** A client certificate and its key (PEM files), for a server that logs in by certificate. */
   sslcert: string | null;
   sslkey: string | null;
+  /**
+   * The server's Unix socket (`<dir>/.s.PGSQL.<port>`) when the host is a folder, as libpq reads
+   * it (`?host=/cloudsql/project:region:instance`, Cloud SQL's way into a container); else null.
+   */
+  socket: string | null;
   schema: string;
   /** The URL with its password as *** */
   display: string;
+}
+
+/**
+ * libpq's URLs may leave the host out when the user is given — `postgresql://user:pw@/db?host=…`,
+ * the form Cloud SQL documents for its socket — which WHATWG's URL refuses: parsed with a
+ * stand-in host (the host then comes from ?host=, else localhost, as when no user is given).
+ */
+function withStandInHost(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i, '$1localhost');
 }
 
 /** Parses a postgres:// URL; a ConfigError (exit 2) names what is wrong, never the password. */
@@ -43,7 +57,7 @@ export function parsePostgresUrl(url: string): PgLocation {
   const display = displayLocation(url);
   let u: URL;
   try {
-    u = new URL(url);
+    u = new URL(withStandInHost(url));
   } catch {
     throw new ConfigError(
       `--db ${display} is not a valid URL: use postgres://user:password@host:5432/dbname (special characters in the password percent-encoded)`,
@@ -61,13 +75,21 @@ export function parsePostgresUrl(url: string): PgLocation {
   let sslmode: SslMode = 'prefer';
   const files: Record<'sslrootcert' | 'sslcert' | 'sslkey', string | null> = { sslrootcert: null, sslcert: null, sslkey: null };
   let schema = DEFAULT_SCHEMA;
+  let hostOption: string | null = null;
+  let portOption: number | null = null;
   for (const [key, value] of u.searchParams) {
     if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value))
         throw new ConfigError(`--db ${display}: sslmode must be one of ${SSL_MODES.join(', ')} (got "${value}")`);
       sslmode = value as SslMode;
     } else if (key === 'sslrootcert' || key === 'sslcert' || key === 'sslkey') files[key] = value;
-    else if (key === 'schema') {
+    else if (key === 'host') {
+      if (!value || value.includes(',')) throw new ConfigError(`--db ${display}: host must be one server's name or its socket folder (got "${value}")`);
+      hostOption = value;
+    } else if (key === 'port') {
+      portOption = Number(value);
+      if (!/^\d{1,5}$/.test(value) || portOption < 1 || portOption > 65535) throw new ConfigError(`--db ${display}: port must be a number from 1 to 65535 (got "${value}")`);
+    } else if (key === 'schema') {
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value))
         throw new ConfigError(`--db ${display}: schema must be a lower-case name of letters, digits and _ (got "${value}")`);
       schema = value;
@@ -81,14 +103,20 @@ export function parsePostgresUrl(url: string): PgLocation {
       if (value !== 'prefer' && value !== 'disable') throw new ConfigError(`--db ${display}: channel_binding must be disable, prefer or require (got "${value}")`);
     } else if (key === 'application_name' || key === 'connect_timeout') {
       // libpq parameters a platform's DATABASE_URL may carry: harmless here.
-    } else throw new ConfigError(`--db ${display}: unknown option "${key}" (known: sslmode, sslrootcert, sslcert, sslkey, schema)`);
+    } else throw new ConfigError(`--db ${display}: unknown option "${key}" (known: sslmode, sslrootcert, sslcert, sslkey, schema, host, port)`);
   }
   if (!files.sslcert !== !files.sslkey) throw new ConfigError(`--db ${display}: sslcert and sslkey go together (a client certificate and its key)`);
   if (files.sslcert && sslmode === 'disable') throw new ConfigError(`--db ${display}: sslcert needs TLS, and sslmode=disable turns it off`);
-  const port = u.port ? Number(u.port) : 5432;
+  const port = portOption ?? (u.port ? Number(u.port) : 5432);
+  // As in libpq: ?host= wins over the URL's host, and a host that is a folder (written out, or
+  // percent-encoded in the URL's host: %2Fvar%2Frun%2Fpostgresql) names a Unix socket in it.
+  const host = hostOption ?? (decode(u.hostname, 'host').replace(/^\[|\]$/g, '') || 'localhost');
+  if (host.startsWith('/') && files.sslcert)
+    throw new ConfigError(`--db ${display}: sslcert is for TLS, which a Unix socket (host=${host}) does not use`);
   return {
-    host: decode(u.hostname, 'host').replace(/^\[|\]$/g, '') || 'localhost',
+    host,
     port,
+    socket: host.startsWith('/') ? `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` : null,
     database,
     user: u.username ? decode(u.username, 'user name') : undefined,
     password: u.password ? decode(u.password, 'password') : undefined,
@@ -100,34 +128,33 @@ export function parsePostgresUrl(url: string): PgLocation {
 }
 
 /** A database failure in one line, naming where (password hidden) and why. */
-export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'user' | 'database' | 'password'>): Error {
+export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'socket' | 'user' | 'database' | 'password'>): Error {
   if (err instanceof UserError) return err;
-  const e = err as { code?: string; message?: string; errno?: string };
-  const code = e.code ?? '';
-  const where = `${loc.host}:${loc.port}/${loc.database}`;
+  const e = err as { code?: string; message?: string };
   const hide = (s: string) => (loc.password ? s.split(loc.password).join('***') : s);
-  const cause =
-    code === 'ECONNREFUSED'
-      ? `cannot reach the database at ${where} (connection refused)`
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? `cannot reach the database: host ${loc.host} not found`
-        : code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT'
-          ? `cannot reach the database at ${where} (timed out)`
-          : isConnectionLoss(err)
-            ? /^57P0/.test(code)
-              ? `the database at ${where} is shutting down or starting up`
-              : `lost the connection to the database at ${where}`
-            : code === '28P01' || code === '28000'
-              ? `the database at ${where} refused the login${loc.user ? ` of user ${loc.user}` : ''}`
-              : code === '3D000'
-                ? `database "${loc.database}" does not exist at ${loc.host}:${loc.port}`
-                : code === '42501'
-                  ? `the database user${loc.user ? ` ${loc.user}` : ''} lacks a privilege: ${hide(e.message ?? '')}`
-                  : code === '53100'
-                    ? `the database at ${where} has no space left on its disk`
-                    : tlsFault(err, loc.host);
+  const cause = faultCause(err, loc, hide);
   if (!cause) return new Error(hide(e.message ?? String(err)));
   return new UserError(`database ${loc.display}: ${cause}`);
+}
+
+/** What went wrong, in the operator's words; null when the error is not one we know. */
+function faultCause(err: unknown, loc: Parameters<typeof pgFault>[1], hide: (s: string) => string): string | null {
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  const server = loc.socket ?? `${loc.host}:${loc.port}`;
+  const where = loc.socket ? `${loc.socket} (database ${loc.database})` : `${server}/${loc.database}`;
+  if (code === 'ECONNREFUSED') return `cannot reach the database at ${where} (connection refused)`;
+  if (loc.socket && code === 'ENOENT') return `cannot reach the database: no server socket at ${loc.socket} (is the server running, with this port and socket folder?)`;
+  if (loc.socket && code === 'EACCES') return `cannot reach the database: no permission to open the socket ${loc.socket}`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot reach the database: host ${loc.host} not found`;
+  if (code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT') return `cannot reach the database at ${where} (timed out)`;
+  if (isConnectionLoss(err))
+    return /^57P0/.test(code) ? `the database at ${where} is shutting down or starting up` : `lost the connection to the database at ${where}`;
+  if (code === '28P01' || code === '28000') return `the database at ${where} refused the login${loc.user ? ` of user ${loc.user}` : ''}`;
+  if (code === '3D000') return `database "${loc.database}" does not exist at ${server}`;
+  if (code === '42501') return `the database user${loc.user ? ` ${loc.user}` : ''} lacks a privilege: ${hide(e.message ?? '')}`;
+  if (code === '53100') return `the database at ${where} has no space left on its disk`;
+  return tlsFault(err, loc.host);
 }
 
 /** Numbers in, numbers out: bigint columns (times, ids, counts) parse as JS numbers. */
@@ -137,6 +164,7 @@ export function connect(loc: PgLocation, options: { max?: number; idleTimeout?: 
   return postgres({
     host: loc.host,
     port: loc.port,
+    ...(loc.socket ? { path: loc.socket } : {}),
     database: loc.database,
     username: loc.user,
     password: loc.password,

@@ -1,0 +1,101 @@
+/**
+ * PostgreSQL over a Unix socket, as libpq reads its URLs: the host is a folder, given in ?host=
+ * (Cloud SQL's form for a container: postgresql://user:pw@/db?host=/cloudsql/project:region:instance)
+ * or percent-encoded in the URL's host. Against the suite's real server, whose socket trusts
+ * local logins; the server itself says whether a session came over the socket.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openPostgresStore, parsePostgresUrl, type PostgresStore } from '../../src/core/store/postgres.js';
+import { ConfigError, UserError } from '../../src/core/types.js';
+import { pgSocketDir, pgUrl } from '../helpers/backends.js';
+import { addRecipients, settings } from '../helpers/store.js';
+
+describe('a Unix socket in the URL', () => {
+  it('is read where libpq reads it: ?host=, the host percent-encoded, with or without a user', () => {
+    expect(parsePostgresUrl('postgresql://mailer:s3cr3t@/app?host=/cloudsql/proj:region:inst')).toMatchObject({
+      host: '/cloudsql/proj:region:inst',
+      port: 5432,
+      socket: '/cloudsql/proj:region:inst/.s.PGSQL.5432',
+      user: 'mailer',
+      password: 's3cr3t',
+      database: 'app',
+    });
+    expect(parsePostgresUrl('postgres://mailer@%2Fvar%2Frun%2Fpostgresql:6000/app')).toMatchObject({ socket: '/var/run/postgresql/.s.PGSQL.6000', user: 'mailer' });
+    expect(parsePostgresUrl('postgresql:///app?host=/tmp/&port=6543')).toMatchObject({ socket: '/tmp/.s.PGSQL.6543', user: undefined });
+    // ?host= wins over the URL's host, and a name is TCP as before
+    expect(parsePostgresUrl('postgres://u:p@h:7000/db?host=db.internal')).toMatchObject({ host: 'db.internal', port: 7000, socket: null });
+    // a user without a host and without ?host=: localhost, as when no user is given
+    expect(parsePostgresUrl('postgres://u:p@/db')).toMatchObject({ host: 'localhost', socket: null });
+  });
+
+  it('a bad host or port, or a client certificate for a socket, is a configuration error that hides the password', () => {
+    for (const [url, why] of [
+      ['postgres://u:s3cr3t@/db?host=', /host must be one server's name or its socket folder \(got ""\)/],
+      ['postgres://u:s3cr3t@/db?host=a,b', /host must be one server's name/],
+      ['postgres://u:s3cr3t@/db?host=/run/pg&port=0', /port must be a number from 1 to 65535 \(got "0"\)/],
+      ['postgres://u:s3cr3t@/db?host=/run/pg&port=54x', /port must be a number/],
+      ['postgres://u:s3cr3t@/db?host=/run/pg&sslcert=/c.pem&sslkey=/k.pem', /sslcert is for TLS, which a Unix socket \(host=\/run\/pg\) does not use/],
+    ] as const) {
+      let err: unknown;
+      try {
+        parsePostgresUrl(url);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, url).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(why);
+      expect((err as Error).message).not.toContain('s3cr3t');
+      expect((err as Error).message).toContain('u:***@');
+    }
+  });
+});
+
+describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL over its Unix socket', () => {
+  const stores: PostgresStore[] = [];
+  const schemas: string[] = [];
+  afterAll(async () => {
+    const [admin] = stores;
+    for (const schema of schemas) await admin?.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    for (const store of stores) await store.close();
+  });
+
+  /** The Cloud SQL form, against the suite's server: its socket folder and port in the query. */
+  function socketUrl(extra = ''): string {
+    const dir = pgSocketDir();
+    if (!dir) throw new Error('AREMKO_TEST_PG_SOCKET_DIR is not set (the global set-up sets it when it starts the server)');
+    const schema = `sock_${randomBytes(4).toString('hex')}`;
+    schemas.push(schema);
+    const port = new URL(pgUrl()!).port;
+    return `postgresql://postgres:not-needed@/postgres?host=${encodeURIComponent(dir)}&port=${port}&schema=${schema}${extra}`;
+  }
+
+  it('works the whole store over the socket, and the server sees a local session', async () => {
+    const store = await openPostgresStore(socketUrl());
+    stores.push(store);
+    const c = await store.createCampaign(settings({ name: 'Por el socket' }), Date.now());
+    await addRecipients(store, c.id, 3);
+    const [summary] = await store.summaries([c.id]);
+    expect(summary).toMatchObject({ campaign: { name: 'Por el socket' }, counts: { pending: 3 } });
+    // inet_server_addr() is NULL for a session that came over a Unix socket
+    const [row] = await store.sql`SELECT inet_server_addr() AS addr`;
+    expect(row!.addr).toBeNull();
+  });
+
+  it('ignores sslmode there, as libpq does: the server offers no TLS on a socket, and verify-full still connects', async () => {
+    const store = await openPostgresStore(socketUrl('&sslmode=verify-full'));
+    stores.push(store);
+    const [row] = await store.sql`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`;
+    expect(row!.ssl).toBe(false);
+  });
+
+  it('a socket that is not there is one line naming it, not a wait for the connect timeout', async () => {
+    const started = Date.now();
+    const err = await openPostgresStore('postgresql://postgres:s3cr3t@/postgres?host=/nonexistent/aremko&port=5999').catch((e) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toBe(
+      'database postgresql://postgres:***@/postgres?host=/nonexistent/aremko&port=5999: cannot reach the database: no server socket at /nonexistent/aremko/.s.PGSQL.5999 (is the server running, with this port and socket folder?)',
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
