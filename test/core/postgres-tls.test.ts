@@ -5,7 +5,7 @@
  * pins it, session by session, from the server's own view (`pg_stat_ssl`).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore, parsePostgresUrl, type PostgresStore } from '../../src/core/store/postgres.js';
@@ -150,6 +150,14 @@ describe.skipIf(!findPgBin() && process.env.CI !== 'true')('TLS to PostgreSQL', 
     expect(await configError(`sslmode=require&${cert}&${opt('sslkey', 'san.ext')}`)).toBe(
       `--db: sslkey ${files.file('san.ext')} holds no private key (PEM: -----BEGIN PRIVATE KEY-----)`,
     );
+    // a key others may read is refused as libpq refuses it (the one openssl wrote is 0600)
+    for (const mode of [0o644, 0o640]) {
+      copyFileSync(files.file('client.key'), files.file('open.key'));
+      chmodSync(files.file('open.key'), mode);
+      expect(await configError(`sslmode=require&${cert}&${opt('sslkey', 'open.key')}`)).toBe(
+        `--db: sslkey ${files.file('open.key')} is open to other users (mode 0${mode.toString(8)}): chmod 600 it (libpq refuses such a key too)`,
+      );
+    }
     expect(await configError(`sslmode=verify-ca&${opt('sslrootcert', 'san.ext')}`)).toBe(
       `--db: sslrootcert ${files.file('san.ext')} holds no certificate (PEM: -----BEGIN CERTIFICATE-----)`,
     );

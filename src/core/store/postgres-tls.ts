@@ -14,7 +14,7 @@
  * Over a Unix socket there is no TLS, whatever the mode: the server offers none there, and libpq
  * ignores sslmode for sockets too.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { connect as connectTcp, isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type postgres from 'postgres';
@@ -51,6 +51,7 @@ function clientCertificate(certFile: string, keyFile: string): { cert: string; k
   const pair = { cert: pem('sslcert', certFile), key: pem('sslkey', keyFile) };
   if (!pair.cert.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`--db: sslcert ${certFile} holds no certificate (PEM: -----BEGIN CERTIFICATE-----)`);
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pair.key)) throw new ConfigError(`--db: sslkey ${keyFile} holds no private key (PEM: -----BEGIN PRIVATE KEY-----)`);
+  keptPrivate(keyFile);
   try {
     createSecureContext(pair);
   } catch (err) {
@@ -58,6 +59,20 @@ function clientCertificate(certFile: string, keyFile: string): { cert: string; k
     throw new ConfigError(`--db: sslcert ${certFile} and sslkey ${keyFile} cannot be used: ${e.reason ?? e.code ?? 'refused by OpenSSL'}`);
   }
   return pair;
+}
+
+/**
+ * libpq's rule for the key file, so that a key others can read is refused here as it would be by
+ * psql: owned by whoever runs the tool, no access for group or others (0600 or less); owned by
+ * root, at most readable by its group (0640).
+ */
+function keptPrivate(keyFile: string): void {
+  const { uid, mode } = statSync(keyFile);
+  const open = uid === process.geteuid?.() ? mode & 0o077 : uid === 0 ? mode & 0o037 : 0;
+  if (open)
+    throw new ConfigError(
+      `--db: sslkey ${keyFile} is open to other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it (libpq refuses such a key too)`,
+    );
 }
 
 /** Whether a connection must be encrypted (so a server without TLS is refused). */
