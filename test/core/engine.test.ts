@@ -211,7 +211,11 @@ describe('pause, resume, cancel from another process', () => {
 
 describe('several runners at once', () => {
   it('three runners started together on one campaign all work on it: each recipient once, batches shared', async () => {
-    smtp = await startTestSmtp();
+    // No recipient is accepted before all three have joined: a runner starved of CPU at its start
+    // (a loaded CI machine) would otherwise find the campaign already completed by the other two.
+    let joined = 0;
+    let allJoined!: () => void;
+    smtp = await startTestSmtp({ gate: new Promise<void>((resolve) => (allJoined = resolve)) });
     const id = await sendingCampaign(150, { batchSize: 40, intervalSeconds: 60 });
     const runners = await Promise.all(
       [1, 2, 3].map(async (n) => {
@@ -232,6 +236,7 @@ describe('several runners at once', () => {
         });
       }),
     );
+    for (const r of runners) r.on('event', (ev: EngineEvent) => ev.type === 'runner_joined' && ++joined === 3 && allJoined());
     const results = (await Promise.all(runners.map((r) => r.run([id])))).flat();
     expect(results.map((r) => `${r.outcome}${r.error ? `: ${r.error}` : ''}`)).toEqual(['completed', 'completed', 'completed']);
     expect(results.reduce((n, r) => n + r.sent, 0)).toBe(150);

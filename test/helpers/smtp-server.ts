@@ -12,7 +12,7 @@
  * decides what happens to its data. Nothing here depends on timing.
  */
 import { EventEmitter } from 'node:events';
-import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 
 export type Behaviour =
   | 'accept'
@@ -47,6 +47,8 @@ export interface TestSmtpOptions {
   pipelining?: boolean;
   /** called when a DATA command is accepted, before any byte of its message is read */
   onDataCommand?: () => void;
+  /** every RCPT TO waits for this before it is answered (a test's "not before all are ready") */
+  gate?: Promise<void>;
 }
 
 /** A MAIL FROM or RCPT TO as the server parsed it: the address and its ESMTP parameters. */
@@ -125,6 +127,24 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
   const commands: EnvelopeCommand[] = [];
   const stats = { connections: 0, closed: 0, auths: 0, authFailures: 0, mailFrom: 0, rcptTo: 0, dataCommands: 0, dataBytes: 0 };
   const events = new EventEmitter();
+  const answerRcpt = (address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void => {
+    stats.rcptTo++;
+    commands.push({ command: 'RCPT TO', address: address.address, args: address.args });
+    const key = address.address.toLowerCase();
+    const attempt = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, attempt);
+    const b = behaviour({ rcpt: address.address, attempt });
+    if (b === 'drop-before-data') {
+      destroySocketOf(session);
+      return; // no reply: the socket is gone
+    }
+    if (typeof b === 'object' && 'rcptReply' in b) return cb(replyError(b.rcptReply));
+    if (!decisions.has(session)) decisions.set(session, b);
+    cb();
+  };
+  // Held RCPTs are answered in arrival order when the gate opens; later ones at once.
+  let gate = options.gate;
+  void gate?.then(() => (gate = undefined));
 
   // eslint-disable-next-line prefer-const
   let server: SMTPServer;
@@ -169,19 +189,8 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
       cb();
     },
     onRcptTo(address, session, cb) {
-      stats.rcptTo++;
-      commands.push({ command: 'RCPT TO', address: address.address, args: address.args });
-      const key = address.address.toLowerCase();
-      const attempt = (attempts.get(key) ?? 0) + 1;
-      attempts.set(key, attempt);
-      const b = behaviour({ rcpt: address.address, attempt });
-      if (b === 'drop-before-data') {
-        destroySocketOf(session);
-        return; // no reply: the socket is gone
-      }
-      if (typeof b === 'object' && 'rcptReply' in b) return cb(replyError(b.rcptReply));
-      if (!decisions.has(session)) decisions.set(session, b);
-      cb();
+      if (gate) void gate.then(() => answerRcpt(address, session, cb));
+      else answerRcpt(address, session, cb);
     },
     onData(stream, session, cb) {
       stats.dataCommands++;
