@@ -165,7 +165,7 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
     expect(wrong.stdout + wrong.stderr).not.toContain(password);
   });
 
-  it("the Cloud SQL form, user@/db?host=<the server's socket folder>, reaches the database over its Unix socket", async () => {
+  it("the Cloud SQL form, user@/db?host=<the server's socket folder>, or PGHOST and PGPORT, reach the database over its Unix socket", async () => {
     const store = await db.open();
     const c = await store.createCampaign(settings({ name: 'Por el socket' }), Date.now());
     await addRecipients(store, c.id, 2);
@@ -177,6 +177,12 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
     const ok = await runCli(['status', String(c.id), '--json'], { env: { AREMKO_MAIL_DB: url } });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'Por el socket', counts: { total: 2 } });
+    // the same with the socket's folder and port from PGHOST and PGPORT, as libpq reads them
+    const fromEnvironment = await runCli(['status', String(c.id), '--json'], {
+      env: { AREMKO_MAIL_DB: `postgresql://postgres@${tcp.pathname}?schema=${tcp.searchParams.get('schema')}`, PGHOST: socketFolder, PGPORT: tcp.port },
+    });
+    expect(fromEnvironment.code, fromEnvironment.stderr).toBe(0);
+    expect(JSON.parse(fromEnvironment.stdout)).toMatchObject({ name: 'Por el socket', counts: { total: 2 } });
     const missing = await runCli(['status'], { env: { AREMKO_MAIL_DB: url.replace(encodeURIComponent(socketFolder!), '/nonexistent') } });
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split('\n')).toEqual([expect.stringMatching(/no server socket at \/nonexistent\/\.s\.PGSQL\.\d+ /)]);

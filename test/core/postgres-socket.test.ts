@@ -11,6 +11,21 @@ import { ConfigError, UserError } from '../../src/core/types.js';
 import { pgSocketDir, pgUrl } from '../helpers/backends.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
+/** Runs `fn` with these PG* variables set (undefined: unset), then puts them back. */
+function withEnvironment<T>(vars: Record<'PGHOST' | 'PGPORT', string | undefined>, fn: () => T): T {
+  const saved = { PGHOST: process.env.PGHOST, PGPORT: process.env.PGPORT };
+  const put = (v: Record<string, string | undefined>) => {
+    for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k];
+    else process.env[k] = x;
+  };
+  put(vars);
+  try {
+    return fn();
+  } finally {
+    put(saved);
+  }
+}
+
 describe('a Unix socket in the URL', () => {
   it('is read where libpq reads it: ?host=, the host percent-encoded, with or without a user', () => {
     expect(parsePostgresUrl('postgresql://mailer:s3cr3t@/app?host=/cloudsql/proj:region:inst')).toMatchObject({
@@ -25,8 +40,41 @@ describe('a Unix socket in the URL', () => {
     expect(parsePostgresUrl('postgresql:///app?host=/tmp/&port=6543')).toMatchObject({ socket: '/tmp/.s.PGSQL.6543', user: undefined });
     // ?host= wins over the URL's host, and a name is TCP as before
     expect(parsePostgresUrl('postgres://u:p@h:7000/db?host=db.internal')).toMatchObject({ host: 'db.internal', port: 7000, socket: null });
-    // a user without a host and without ?host=: localhost, as when no user is given
-    expect(parsePostgresUrl('postgres://u:p@/db')).toMatchObject({ host: 'localhost', socket: null });
+    // a user without a host and without ?host= (nor PGHOST): localhost, as when no user is given
+    withEnvironment({ PGHOST: undefined, PGPORT: undefined }, () =>
+      expect(parsePostgresUrl('postgres://u:p@/db')).toMatchObject({ host: 'localhost', port: 5432, socket: null }),
+    );
+  });
+
+  it('PGHOST and PGPORT give what the URL leaves out, as in libpq; what the URL says wins', () => {
+    withEnvironment({ PGHOST: '/run/pg', PGPORT: '6000' }, () => {
+      expect(parsePostgresUrl('postgres://u@/db')).toMatchObject({ host: '/run/pg', port: 6000, socket: '/run/pg/.s.PGSQL.6000' });
+      expect(parsePostgresUrl('postgresql:///db')).toMatchObject({ socket: '/run/pg/.s.PGSQL.6000' });
+      expect(parsePostgresUrl('postgres://u@h/db')).toMatchObject({ host: 'h', port: 6000, socket: null });
+      expect(parsePostgresUrl('postgres://u@h:7000/db')).toMatchObject({ host: 'h', port: 7000 });
+      expect(parsePostgresUrl('postgres://u@/db?host=x&port=7001')).toMatchObject({ host: 'x', port: 7001 });
+    });
+    withEnvironment({ PGHOST: 'db.internal', PGPORT: undefined }, () =>
+      expect(parsePostgresUrl('postgres://u@/db')).toMatchObject({ host: 'db.internal', port: 5432, socket: null }),
+    );
+    for (const [vars, why] of [
+      [{ PGHOST: undefined, PGPORT: '54x' }, /PGPORT must be a number from 1 to 65535 \(got "54x"\)/],
+      [{ PGHOST: 'a,b', PGPORT: undefined }, /PGHOST must be one server's name or its socket folder \(got "a,b"\)/],
+    ] as const) {
+      const err = withEnvironment(vars, () => {
+        try {
+          parsePostgresUrl('postgres://u:s3cr3t@/db');
+        } catch (e) {
+          return e as Error;
+        }
+        return null;
+      });
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err!.message).toMatch(why);
+      expect(err!.message).not.toContain('s3cr3t');
+    }
+    // not read when the URL names the host and port
+    withEnvironment({ PGHOST: 'a,b', PGPORT: '54x' }, () => expect(parsePostgresUrl('postgres://u@h:1/db')).toMatchObject({ host: 'h', port: 1 }));
   });
 
   it('a bad host or port, or a client certificate for a socket, is a configuration error that hides the password', () => {

@@ -46,10 +46,21 @@ export interface PgLocation {
 /**
  * libpq's URLs may leave the host out when the user is given — `postgresql://user:pw@/db?host=…`,
  * the form Cloud SQL documents for its socket — which WHATWG's URL refuses: parsed with a
- * stand-in host (the host then comes from ?host=, else localhost, as when no user is given).
+ * stand-in host, which is then forgotten (the host comes from ?host=, PGHOST or localhost, as
+ * when no user is given).
  */
-function withStandInHost(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i, '$1localhost');
+const HOSTLESS_WITH_USER = /^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i;
+const STAND_IN_HOST = 'stand-in.invalid';
+
+/** PGHOST or PGPORT, checked as their URL options are; undefined when unset or empty. */
+function fromEnvironment(name: 'PGHOST' | 'PGPORT', display: string): string | undefined {
+  const value = process.env[name];
+  if (!value) return undefined;
+  if (name === 'PGHOST' && value.includes(','))
+    throw new ConfigError(`--db ${display}: PGHOST must be one server's name or its socket folder (got "${value}")`);
+  if (name === 'PGPORT' && (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535))
+    throw new ConfigError(`--db ${display}: PGPORT must be a number from 1 to 65535 (got "${value}")`);
+  return value;
 }
 
 /** Parses a postgres:// URL; a ConfigError (exit 2) names what is wrong, never the password. */
@@ -57,7 +68,7 @@ export function parsePostgresUrl(url: string): PgLocation {
   const display = displayLocation(url);
   let u: URL;
   try {
-    u = new URL(withStandInHost(url));
+    u = new URL(url.replace(HOSTLESS_WITH_USER, `$1${STAND_IN_HOST}`));
   } catch {
     throw new ConfigError(
       `--db ${display} is not a valid URL: use postgres://user:password@host:5432/dbname (special characters in the password percent-encoded)`,
@@ -107,10 +118,12 @@ export function parsePostgresUrl(url: string): PgLocation {
   }
   if (!files.sslcert !== !files.sslkey) throw new ConfigError(`--db ${display}: sslcert and sslkey go together (a client certificate and its key)`);
   if (files.sslcert && sslmode === 'disable') throw new ConfigError(`--db ${display}: sslcert needs TLS, and sslmode=disable turns it off`);
-  const port = portOption ?? (u.port ? Number(u.port) : 5432);
-  // As in libpq: ?host= wins over the URL's host, and a host that is a folder (written out, or
-  // percent-encoded in the URL's host: %2Fvar%2Frun%2Fpostgresql) names a Unix socket in it.
-  const host = hostOption ?? (decode(u.hostname, 'host').replace(/^\[|\]$/g, '') || 'localhost');
+  // As in libpq: ?host= wins over the URL's host, and what the URL leaves out PGHOST and PGPORT
+  // give; a host that is a folder (written out, or percent-encoded in the URL's host:
+  // %2Fvar%2Frun%2Fpostgresql) names a Unix socket in it.
+  const urlHost = u.hostname === STAND_IN_HOST ? '' : decode(u.hostname, 'host').replace(/^\[|\]$/g, '');
+  const host = hostOption ?? (urlHost || fromEnvironment('PGHOST', display) || 'localhost');
+  const port = portOption ?? (u.port ? Number(u.port) : Number(fromEnvironment('PGPORT', display) ?? 5432));
   if (host.startsWith('/') && files.sslcert)
     throw new ConfigError(`--db ${display}: sslcert is for TLS, which a Unix socket (host=${host}) does not use`);
   return {
