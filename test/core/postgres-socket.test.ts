@@ -26,6 +26,16 @@ function withEnvironment<T>(vars: Record<'PGHOST' | 'PGPORT', string | undefined
   }
 }
 
+/** What parsing `url` threw (null when it did not). */
+function parseError(url: string): Error | null {
+  try {
+    parsePostgresUrl(url);
+  } catch (e) {
+    return e as Error;
+  }
+  return null;
+}
+
 describe('a Unix socket in the URL', () => {
   it('is read where libpq reads it: ?host=, the host percent-encoded, with or without a user', () => {
     expect(parsePostgresUrl('postgresql://mailer:s3cr3t@/app?host=/cloudsql/proj:region:inst')).toMatchObject({
@@ -61,14 +71,7 @@ describe('a Unix socket in the URL', () => {
       [{ PGHOST: undefined, PGPORT: '54x' }, /PGPORT must be a number from 1 to 65535 \(got "54x"\)/],
       [{ PGHOST: 'a,b', PGPORT: undefined }, /PGHOST must be one server's name or its socket folder \(got "a,b"\)/],
     ] as const) {
-      const err = withEnvironment(vars, () => {
-        try {
-          parsePostgresUrl('postgres://u:s3cr3t@/db');
-        } catch (e) {
-          return e as Error;
-        }
-        return null;
-      });
+      const err = withEnvironment(vars, () => parseError('postgres://u:s3cr3t@/db'));
       expect(err).toBeInstanceOf(ConfigError);
       expect(err!.message).toMatch(why);
       expect(err!.message).not.toContain('s3cr3t');
@@ -85,16 +88,11 @@ describe('a Unix socket in the URL', () => {
       ['postgres://u:s3cr3t@/db?host=/run/pg&port=54x', /port must be a number/],
       ['postgres://u:s3cr3t@/db?host=/run/pg&sslcert=/c.pem&sslkey=/k.pem', /sslcert is for TLS, which a Unix socket \(host=\/run\/pg\) does not use/],
     ] as const) {
-      let err: unknown;
-      try {
-        parsePostgresUrl(url);
-      } catch (e) {
-        err = e;
-      }
+      const err = parseError(url);
       expect(err, url).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toMatch(why);
-      expect((err as Error).message).not.toContain('s3cr3t');
-      expect((err as Error).message).toContain('u:***@');
+      expect(err!.message).toMatch(why);
+      expect(err!.message).not.toContain('s3cr3t');
+      expect(err!.message).toContain('u:***@');
     }
   });
 });

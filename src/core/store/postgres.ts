@@ -52,15 +52,17 @@ export interface PgLocation {
 const HOSTLESS_WITH_USER = /^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i;
 const STAND_IN_HOST = 'stand-in.invalid';
 
-/** PGHOST or PGPORT, checked as their URL options are; undefined when unset or empty. */
-function fromEnvironment(name: 'PGHOST' | 'PGPORT', display: string): string | undefined {
-  const value = process.env[name];
-  if (!value) return undefined;
-  if (name === 'PGHOST' && value.includes(','))
-    throw new ConfigError(`--db ${display}: PGHOST must be one server's name or its socket folder (got "${value}")`);
-  if (name === 'PGPORT' && (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535))
-    throw new ConfigError(`--db ${display}: PGPORT must be a number from 1 to 65535 (got "${value}")`);
+/** A host from ?host= or PGHOST: one server's name or socket folder (libpq's lists are not supported). */
+function checkedHost(value: string, what: 'host' | 'PGHOST', display: string): string {
+  if (!value || value.includes(',')) throw new ConfigError(`--db ${display}: ${what} must be one server's name or its socket folder (got "${value}")`);
   return value;
+}
+
+/** A port from ?port= or PGPORT. */
+function checkedPort(value: string, what: 'port' | 'PGPORT', display: string): number {
+  const port = Number(value);
+  if (!/^\d{1,5}$/.test(value) || port < 1 || port > 65535) throw new ConfigError(`--db ${display}: ${what} must be a number from 1 to 65535 (got "${value}")`);
+  return port;
 }
 
 /** Parses a postgres:// URL; a ConfigError (exit 2) names what is wrong, never the password. */
@@ -94,13 +96,9 @@ export function parsePostgresUrl(url: string): PgLocation {
         throw new ConfigError(`--db ${display}: sslmode must be one of ${SSL_MODES.join(', ')} (got "${value}")`);
       sslmode = value as SslMode;
     } else if (key === 'sslrootcert' || key === 'sslcert' || key === 'sslkey') files[key] = value;
-    else if (key === 'host') {
-      if (!value || value.includes(',')) throw new ConfigError(`--db ${display}: host must be one server's name or its socket folder (got "${value}")`);
-      hostOption = value;
-    } else if (key === 'port') {
-      portOption = Number(value);
-      if (!/^\d{1,5}$/.test(value) || portOption < 1 || portOption > 65535) throw new ConfigError(`--db ${display}: port must be a number from 1 to 65535 (got "${value}")`);
-    } else if (key === 'schema') {
+    else if (key === 'host') hostOption = checkedHost(value, 'host', display);
+    else if (key === 'port') portOption = checkedPort(value, 'port', display);
+    else if (key === 'schema') {
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value))
         throw new ConfigError(`--db ${display}: schema must be a lower-case name of letters, digits and _ (got "${value}")`);
       schema = value;
@@ -119,17 +117,18 @@ export function parsePostgresUrl(url: string): PgLocation {
   if (!files.sslcert !== !files.sslkey) throw new ConfigError(`--db ${display}: sslcert and sslkey go together (a client certificate and its key)`);
   if (files.sslcert && sslmode === 'disable') throw new ConfigError(`--db ${display}: sslcert needs TLS, and sslmode=disable turns it off`);
   // As in libpq: ?host= wins over the URL's host, and what the URL leaves out PGHOST and PGPORT
-  // give; a host that is a folder (written out, or percent-encoded in the URL's host:
-  // %2Fvar%2Frun%2Fpostgresql) names a Unix socket in it.
+  // give (read only then); a host that is a folder (written out, or percent-encoded in the URL's
+  // host: %2Fvar%2Frun%2Fpostgresql) names a Unix socket in it.
+  const { PGHOST, PGPORT } = process.env;
   const urlHost = u.hostname === STAND_IN_HOST ? '' : decode(u.hostname, 'host').replace(/^\[|\]$/g, '');
-  const host = hostOption ?? (urlHost || fromEnvironment('PGHOST', display) || 'localhost');
-  const port = portOption ?? (u.port ? Number(u.port) : Number(fromEnvironment('PGPORT', display) ?? 5432));
-  if (host.startsWith('/') && files.sslcert)
-    throw new ConfigError(`--db ${display}: sslcert is for TLS, which a Unix socket (host=${host}) does not use`);
+  const host = hostOption ?? (urlHost || (PGHOST ? checkedHost(PGHOST, 'PGHOST', display) : 'localhost'));
+  const port = portOption ?? (u.port ? Number(u.port) : PGPORT ? checkedPort(PGPORT, 'PGPORT', display) : 5432);
+  const socket = host.startsWith('/') ? `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` : null;
+  if (socket && files.sslcert) throw new ConfigError(`--db ${display}: sslcert is for TLS, which a Unix socket (host=${host}) does not use`);
   return {
     host,
     port,
-    socket: host.startsWith('/') ? `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` : null,
+    socket,
     database,
     user: u.username ? decode(u.username, 'user name') : undefined,
     password: u.password ? decode(u.password, 'password') : undefined,
