@@ -142,9 +142,6 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
     if (!decisions.has(session)) decisions.set(session, b);
     cb();
   };
-  // Held RCPTs are answered in arrival order when the gate opens; later ones at once.
-  let gate = options.gate;
-  void gate?.then(() => (gate = undefined));
 
   // eslint-disable-next-line prefer-const
   let server: SMTPServer;
@@ -189,7 +186,8 @@ export async function startTestSmtp(options: TestSmtpOptions = {}): Promise<Test
       cb();
     },
     onRcptTo(address, session, cb) {
-      if (gate) void gate.then(() => answerRcpt(address, session, cb));
+      // held until the gate opens, then answered in arrival order (an open gate: a microtask later)
+      if (options.gate) void options.gate.then(() => answerRcpt(address, session, cb));
       else answerRcpt(address, session, cb);
     },
     onData(stream, session, cb) {
