@@ -165,6 +165,30 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
     expect(wrong.stdout + wrong.stderr).not.toContain(password);
   });
 
+  it('PGUSER, PGPASSWORD and PGDATABASE give the user, password and database the URL leaves out, as in libpq; a refused login names that user', async () => {
+    const store = await db.open();
+    const c = await store.createCampaign(settings({ name: 'Del entorno' }), Date.now());
+    await store.close();
+    const url = new URL(db.location);
+    const password = decodeURIComponent(url.password);
+    const database = url.pathname.slice(1);
+    const bare = `postgresql://${url.host}/?${url.searchParams}`; // no user, password or database
+    const env = { AREMKO_MAIL_DB: bare, PGUSER: decodeURIComponent(url.username), PGPASSWORD: password, PGDATABASE: database };
+
+    const ok = await runCli(['status', String(c.id), '--json'], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'Del entorno' });
+
+    const stranger = await runCli(['status'], { env: { ...env, PGUSER: 'nadie_aqui' } });
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr.trim().split('\n')).toEqual([expect.stringMatching(/refused the login of user nadie_aqui$/)]);
+    expect(stranger.stdout + stranger.stderr).not.toContain(password);
+
+    const noDatabase = await runCli(['status'], { env: { ...env, PGDATABASE: undefined } });
+    expect(noDatabase.code).toBe(2);
+    expect(noDatabase.stderr.trim()).toMatch(/names no database: .*\(or set PGDATABASE\)$/);
+  });
+
   it("the Cloud SQL form, user@/db?host=<the server's socket folder>, or PGHOST and PGPORT, reach the database over its Unix socket", async () => {
     const store = await db.open();
     const c = await store.createCampaign(settings({ name: 'Por el socket' }), Date.now());

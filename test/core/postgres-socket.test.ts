@@ -5,15 +5,18 @@
  * local logins; the server itself says whether a session came over the socket.
  */
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openPostgresStore, parsePostgresUrl, type PostgresStore } from '../../src/core/store/postgres.js';
+import { openPostgresStore, parsePostgresUrl, pgFault, type PostgresStore } from '../../src/core/store/postgres.js';
 import { ConfigError, UserError } from '../../src/core/types.js';
 import { pgSocketDir, pgUrl } from '../helpers/backends.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
+type PgVariable = 'PGHOST' | 'PGPORT' | 'PGUSER' | 'PGPASSWORD' | 'PGDATABASE';
+
 /** Runs `fn` with these PG* variables set (undefined: unset), then puts them back. */
-function withEnvironment<T>(vars: Record<'PGHOST' | 'PGPORT', string | undefined>, fn: () => T): T {
-  const saved = { PGHOST: process.env.PGHOST, PGPORT: process.env.PGPORT };
+function withEnvironment<T>(vars: Partial<Record<PgVariable, string | undefined>>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
   const put = (v: Record<string, string | undefined>) => {
     for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k];
     else process.env[k] = x;
@@ -47,7 +50,10 @@ describe('a Unix socket in the URL', () => {
       database: 'app',
     });
     expect(parsePostgresUrl('postgres://mailer@%2Fvar%2Frun%2Fpostgresql:6000/app')).toMatchObject({ socket: '/var/run/postgresql/.s.PGSQL.6000', user: 'mailer' });
-    expect(parsePostgresUrl('postgresql:///app?host=/tmp/&port=6543')).toMatchObject({ socket: '/tmp/.s.PGSQL.6543', user: undefined });
+    // no user anywhere: the operating system's, as libpq does
+    withEnvironment({ PGUSER: undefined }, () =>
+      expect(parsePostgresUrl('postgresql:///app?host=/tmp/&port=6543')).toMatchObject({ socket: '/tmp/.s.PGSQL.6543', user: userInfo().username }),
+    );
     // ?host= wins over the URL's host, and a name is TCP as before
     expect(parsePostgresUrl('postgres://u:p@h:7000/db?host=db.internal')).toMatchObject({ host: 'db.internal', port: 7000, socket: null });
     // a user without a host and without ?host= (nor PGHOST): localhost, as when no user is given
@@ -78,6 +84,20 @@ describe('a Unix socket in the URL', () => {
     }
     // not read when the URL names the host and port
     withEnvironment({ PGHOST: 'a,b', PGPORT: '54x' }, () => expect(parsePostgresUrl('postgres://u@h:1/db')).toMatchObject({ host: 'h', port: 1 }));
+  });
+
+  it('PGUSER, PGPASSWORD and PGDATABASE give what the URL leaves out; what the URL says wins; the password never shows', () => {
+    withEnvironment({ PGUSER: 'mailer', PGPASSWORD: 'env-s3cr3t', PGDATABASE: 'app' }, () => {
+      const loc = parsePostgresUrl('postgres://db.internal/');
+      expect(loc).toMatchObject({ user: 'mailer', password: 'env-s3cr3t', database: 'app' });
+      expect(loc.display).not.toContain('env-s3cr3t');
+      // a server's message that quotes it (an unknown error, passed on) has it hidden too
+      expect(pgFault(new Error('FATAL near "env-s3cr3t"'), loc).message).toBe('FATAL near "***"');
+      expect(parsePostgresUrl('postgres://u:p@db.internal/other')).toMatchObject({ user: 'u', password: 'p', database: 'other' });
+    });
+    withEnvironment({ PGUSER: undefined, PGPASSWORD: undefined, PGDATABASE: undefined }, () =>
+      expect(parsePostgresUrl('postgres://db.internal/app')).toMatchObject({ user: userInfo().username, password: undefined }),
+    );
   });
 
   it('a bad host or port, or a client certificate for a socket, is a configuration error that hides the password', () => {

@@ -6,6 +6,7 @@
  * The URL is parsed here, not by the client, so that what `sslmode` means is ours and explicit
  * (postgres-tls.ts).
  */
+import { userInfo } from 'node:os';
 import postgres, { type Sql } from 'postgres';
 import type { ImportSession, ImportSessionOptions } from '../store.js';
 import type { Recipient, RecipientStatus } from '../types.js';
@@ -58,6 +59,15 @@ function checkedHost(value: string, what: 'host' | 'PGHOST', display: string): s
   return value;
 }
 
+/** The operating system's name for the user running this, libpq's last default; undefined where it has none (a container's uid without a passwd entry). */
+function osUser(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A port from ?port= or PGPORT. */
 function checkedPort(value: string, what: 'port' | 'PGPORT', display: string): number {
   const port = Number(value);
@@ -83,8 +93,13 @@ export function parsePostgresUrl(url: string): PgLocation {
       throw new ConfigError(`--db ${display}: the ${what} is not valid percent-encoding`);
     }
   };
-  const database = decode(u.pathname.replace(/^\//, ''), 'database name');
-  if (!database) throw new ConfigError(`--db ${display} names no database: postgres://user:password@host:5432/dbname`);
+  // What the URL leaves out, libpq takes from PGUSER, PGPASSWORD and PGDATABASE, the user from
+  // the operating system last. Made explicit here (postgres.js would read PGUSERNAME first) so the
+  // errors name the user who was refused and never show a password that came from the environment.
+  const { PGUSER, PGPASSWORD, PGDATABASE } = process.env;
+  const user = u.username ? decode(u.username, 'user name') : PGUSER || osUser();
+  const database = decode(u.pathname.replace(/^\//, ''), 'database name') || PGDATABASE || '';
+  if (!database) throw new ConfigError(`--db ${display} names no database: postgres://user:password@host:5432/dbname (or set PGDATABASE)`);
   let sslmode: SslMode = 'prefer';
   const files: Record<'sslrootcert' | 'sslcert' | 'sslkey', string | null> = { sslrootcert: null, sslcert: null, sslkey: null };
   let schema = DEFAULT_SCHEMA;
@@ -130,8 +145,8 @@ export function parsePostgresUrl(url: string): PgLocation {
     port,
     socket,
     database,
-    user: u.username ? decode(u.username, 'user name') : undefined,
-    password: u.password ? decode(u.password, 'password') : undefined,
+    user,
+    password: u.password ? decode(u.password, 'password') : PGPASSWORD || undefined,
     sslmode,
     ...files,
     schema,
