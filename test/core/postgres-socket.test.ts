@@ -56,9 +56,10 @@ describe('a Unix socket in the URL', () => {
     );
     // ?host= wins over the URL's host, and a name is TCP as before
     expect(parsePostgresUrl('postgres://u:p@h:7000/db?host=db.internal')).toMatchObject({ host: 'db.internal', port: 7000, socket: null });
-    // a user without a host and without ?host= (nor PGHOST): localhost, as when no user is given
+    // a user without a host and without ?host= (nor PGHOST), and no server socket in libpq's
+    // default folders: localhost, as when no user is given
     withEnvironment({ PGHOST: undefined, PGPORT: undefined }, () =>
-      expect(parsePostgresUrl('postgres://u:p@/db')).toMatchObject({ host: 'localhost', port: 5432, socket: null }),
+      expect(parsePostgresUrl('postgres://u:p@/db', ['/nonexistent/aremko'])).toMatchObject({ host: 'localhost', port: 5432, socket: null }),
     );
   });
 
@@ -135,6 +136,17 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL over its Unix
     const port = new URL(pgUrl()!).port;
     return `postgresql://postgres:not-needed@/postgres?host=${encodeURIComponent(dir)}&port=${port}&schema=${schema}${extra}`;
   }
+
+  it('with no host anywhere, the first default folder that holds the server socket for the port, as psql', () => {
+    const dir = pgSocketDir()!;
+    const port = new URL(pgUrl()!).port;
+    withEnvironment({ PGHOST: undefined, PGPORT: port }, () => {
+      expect(parsePostgresUrl('postgresql:///app', ['/nonexistent/aremko', dir, '/tmp'])).toMatchObject({ host: dir, socket: `${dir}/.s.PGSQL.${port}` });
+      expect(parsePostgresUrl(`postgresql:///app?port=${Number(port) + 1}`, ['/nonexistent/aremko', dir])).toMatchObject({ host: 'localhost', socket: null });
+      // a host named anywhere is used as it is
+      expect(parsePostgresUrl('postgresql://h/app', [dir])).toMatchObject({ host: 'h', socket: null });
+    });
+  });
 
   it('works the whole store over the socket, and the server sees a local session', async () => {
     const store = await openPostgresStore(socketUrl());

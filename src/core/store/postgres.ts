@@ -6,6 +6,7 @@
  * The URL is parsed here, not by the client, so that what `sslmode` means is ours and explicit
  * (postgres-tls.ts).
  */
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import postgres, { type Sql } from 'postgres';
 import type { ImportSession, ImportSessionOptions } from '../store.js';
@@ -47,8 +48,8 @@ export interface PgLocation {
 /**
  * libpq's URLs may leave the host out when the user is given — `postgresql://user:pw@/db?host=…`,
  * the form Cloud SQL documents for its socket — which WHATWG's URL refuses: parsed with a
- * stand-in host, which is then forgotten (the host comes from ?host=, PGHOST or localhost, as
- * when no user is given).
+ * stand-in host, which is then forgotten (the host comes from ?host=, PGHOST or the default
+ * socket, as when no user is given).
  */
 const HOSTLESS_WITH_USER = /^(postgres(?:ql)?:\/\/[^/?#]*@)(?=[/?#]|$)/i;
 const STAND_IN_HOST = 'stand-in.invalid';
@@ -75,8 +76,16 @@ function checkedPort(value: string, what: 'port' | 'PGPORT', display: string): n
   return port;
 }
 
+/**
+ * Where libpq looks for the server's socket when nothing names a host: its compiled-in folder,
+ * /var/run/postgresql in Debian's, Ubuntu's and Fedora's builds, /tmp in PostgreSQL's own. The
+ * first that holds the socket is used, as psql on that machine would; with neither, localhost
+ * over TCP (a container with no server in it).
+ */
+export const DEFAULT_SOCKET_FOLDERS: readonly string[] = ['/var/run/postgresql', '/tmp'];
+
 /** Parses a postgres:// URL; a ConfigError (exit 2) names what is wrong, never the password. */
-export function parsePostgresUrl(url: string): PgLocation {
+export function parsePostgresUrl(url: string, socketFolders: readonly string[] = DEFAULT_SOCKET_FOLDERS): PgLocation {
   const display = displayLocation(url);
   let u: URL;
   try {
@@ -136,8 +145,10 @@ export function parsePostgresUrl(url: string): PgLocation {
   // host: %2Fvar%2Frun%2Fpostgresql) names a Unix socket in it.
   const { PGHOST, PGPORT } = process.env;
   const urlHost = u.hostname === STAND_IN_HOST ? '' : decode(u.hostname, 'host').replace(/^\[|\]$/g, '');
-  const host = hostOption ?? (urlHost || (PGHOST ? checkedHost(PGHOST, 'PGHOST', display) : 'localhost'));
   const port = portOption ?? (u.port ? Number(u.port) : PGPORT ? checkedPort(PGPORT, 'PGPORT', display) : 5432);
+  const host =
+    hostOption ??
+    (urlHost || (PGHOST ? checkedHost(PGHOST, 'PGHOST', display) : socketFolders.find((dir) => existsSync(`${dir}/.s.PGSQL.${port}`)) ?? 'localhost'));
   const socket = host.startsWith('/') ? `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` : null;
   if (socket && files.sslcert) throw new ConfigError(`--db ${display}: sslcert is for TLS, which a Unix socket (host=${host}) does not use`);
   return {
