@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openPostgresStore, parsePostgresUrl, pgFault, type PostgresStore } from '../../src/core/store/postgres.js';
+import { openPostgresStore, type PostgresStore } from '../../src/core/store/postgres.js';
+import { parsePostgresUrl, pgFault } from '../../src/core/store/postgres-url.js';
 import { ConfigError, UserError } from '../../src/core/types.js';
 import { pgSocketDir, pgUrl } from '../helpers/backends.js';
 import { addRecipients, settings } from '../helpers/store.js';

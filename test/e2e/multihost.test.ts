@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageIdFor } from '../../src/core/message.js';
 import type { Store } from '../../src/core/store.js';
 import { openStore } from '../../src/core/store/open.js';
-import { CLI, POSTGRES_MODULE } from '../helpers/cli.js';
+import { CLI, POSTGRES_MODULE, POSTGRES_URL_MODULE } from '../helpers/cli.js';
 import { canMakeNetwork, createNetwork, type TestNetwork } from '../helpers/netns.js';
 import { startPgServer, type PgServer } from '../helpers/postgres-server.js';
 import { startTestSmtp, type TestSmtp } from '../helpers/smtp-server.js';
@@ -214,7 +214,8 @@ describe.skipIf(!canMakeNetwork() && process.env.CI !== 'true')('runners on thre
     await cutStore.close();
     const script = `
       import net from 'node:net';
-      const { connect, parsePostgresUrl } = await import(${JSON.stringify(POSTGRES_MODULE)});
+      const { connect } = await import(${JSON.stringify(POSTGRES_MODULE)});
+      const { parsePostgresUrl } = await import(${JSON.stringify(POSTGRES_URL_MODULE)});
       let armed = false, cut = false;
       const types = (b) => { const t = []; let i = 0; while (i + 5 <= b.length) { t.push(String.fromCharCode(b[i])); i += 1 + b.readInt32BE(i + 1); } return i === b.length ? t : []; };
       const write = net.Socket.prototype.write;

@@ -10,6 +10,8 @@ const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as 
 export const CLI = join(ROOT, PACKAGE.bin['aremko-mail']!);
 /** The built PostgreSQL store module, for a test process that opens the tool's own connection. */
 export const POSTGRES_MODULE = join(ROOT, 'dist/core/store/postgres.js');
+/** The built module that reads a postgres:// URL, for the same. */
+export const POSTGRES_URL_MODULE = join(ROOT, 'dist/core/store/postgres-url.js');
 
 export interface CliResult {
   code: number | null;

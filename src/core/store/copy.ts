@@ -10,7 +10,8 @@ import type { Sql } from 'postgres';
 import { printable } from '../printable.js';
 import { UserError } from '../types.js';
 import { copyIn, copyText } from './postgres-copy.js';
-import { openPostgresStore, parsePostgresUrl, pgFault, type PgLocation } from './postgres.js';
+import { openPostgresStore } from './postgres.js';
+import { parsePostgresUrl, type PgLocation, pgFault } from './postgres-url.js';
 import { openSqliteStore } from './sqlite.js';
 
 /** Copied in this order (foreign keys); ids are kept. */
