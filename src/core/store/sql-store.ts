@@ -32,6 +32,7 @@ import type {
   Suppression,
 } from '../types.js';
 import * as rules from './rules.js';
+import * as runners from './rules-runners.js';
 import type { Tx } from './tx.js';
 
 export interface TxOptions {
@@ -186,20 +187,20 @@ export class SqlStore implements Store {
   }
 
   async joinCampaign(campaignId: number, me: RunnerIdentity, now: number, ttlMs: number, localDead: string[]): Promise<{ runner: Runner; reaped: Reaped[] }> {
-    const runner = await this.backend.write((t) => rules.register(t, campaignId, me, now, ttlMs), ENGINE_CALL);
+    const runner = await this.backend.write((t) => runners.register(t, campaignId, me, now, ttlMs), ENGINE_CALL);
     return { runner, reaped: await this.reapDead(campaignId, me, now, localDead) };
   }
 
   renewLease(token: string, now: number, ttlMs: number): Promise<boolean> {
-    return this.backend.write((t) => rules.renew(t, token, now, ttlMs), ENGINE_CALL);
+    return this.backend.write((t) => runners.renew(t, token, now, ttlMs), ENGINE_CALL);
   }
 
   reapDead(campaignId: number, me: RunnerIdentity, now: number, localDead: string[]): Promise<Reaped[]> {
-    return this.backend.write((t) => rules.reap(t, campaignId, me, now, localDead), ENGINE_CALL);
+    return this.backend.write((t) => runners.reap(t, campaignId, me, now, localDead), ENGINE_CALL);
   }
 
   leaveCampaign(campaignId: number, token: string, now: number, handedOver: number[]): Promise<void> {
-    return this.backend.write((t) => rules.leave(t, campaignId, token, now, handedOver), ENGINE_CALL);
+    return this.backend.write((t) => runners.leave(t, campaignId, token, now, handedOver), ENGINE_CALL);
   }
 
   async step(campaignId: number, token: string, now: number, results: AttemptResult[], max: number, options: ClaimOptions = NO_IDEMPOTENCY): Promise<StepResult> {
