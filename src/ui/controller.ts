@@ -5,7 +5,8 @@
  *   via `afterId`) every `pollMs`, so changes made by other processes (a cron run, `pause` from
  *   another shell, an import) show up within a second.
  * - Sends from this window through LocalRuns (local-runs.ts: the transport and an in-process
- *   Engine per campaign); its engines' events ask for an early refresh.
+ *   Engine per campaign); its engines' events ask for an early refresh. What the keys do to a
+ *   campaign is `actions` (campaign-actions.ts).
  * - Publishes immutable snapshots to subscribers (React's useSyncExternalStore), at most one
  *   every `minEmitMs` (10 a second by default) however fast the engine goes, and only when
  *   something changed: watching a paused campaign costs one small query a second and no render.
@@ -17,13 +18,13 @@
  *   `watchHistory`, `watchPictures`), and the pictures at most every few seconds.
  */
 import { EventEmitter } from 'node:events';
-import { cancelCampaign, pauseCampaign } from '../core/campaigns.js';
 import type { EngineOptions } from '../core/engine.js';
 import { type Observer, runnerAlive } from '../core/status.js';
 import type { Store } from '../core/store.js';
 import { redactUrl, type Transport } from '../core/transport/index.js';
-import type { CampaignStatus, CampaignSummary, EventLevel, StoredEvent } from '../core/types.js';
+import type { CampaignSummary, EventLevel, StoredEvent } from '../core/types.js';
 import { UserError } from '../core/types.js';
+import { CampaignActions } from './campaign-actions.js';
 import { RateMeter } from './eta.js';
 import { LocalRuns } from './local-runs.js';
 import { hostname } from 'node:os';
@@ -90,6 +91,8 @@ export class TuiController extends EventEmitter<{ change: [] }> {
 
   /** Sending from this process. */
   private readonly local: LocalRuns;
+  /** What the keys do to a campaign: send, pause, cancel, resolve (campaign-actions.ts). */
+  readonly actions: CampaignActions;
   private readonly meters = new Map<number, RateMeter>();
 
   private pollTimer: NodeJS.Timeout | null = null;
@@ -146,6 +149,16 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       refresh: () => this.refresh(),
       requestRefresh: () => this.requestRefresh(),
       publishRuns: (runs) => this.update({ runs }),
+    });
+    this.actions = new CampaignActions({
+      store: this.store,
+      views: this.views,
+      local: this.local,
+      now: this.now,
+      counts: (id) => this.snapshot.campaigns.find((c) => c.campaign.id === id)?.counts,
+      notify: (body, level) => this.notify(body, level),
+      fail: (err) => this.fail(err),
+      refresh: () => this.refresh(),
     });
     this.feeds = new ViewFeeds({
       views: this.views,
@@ -385,89 +398,6 @@ export class TuiController extends EventEmitter<{ change: [] }> {
       this.update({ log: mergeLines(this.snapshot.log, rows.map(toLine)), logTruncated: total >= this.logLimit });
       void this.refresh();
     })().catch((err) => this.update({ fatal: (err as Error).message }));
-  }
-
-  // ---- actions ------------------------------------------------------------------------------
-  private summary(id: number): Promise<CampaignSummary | undefined> {
-    return this.store.summaries([id]).then((s) => s[0]);
-  }
-
-  /** `s`: start a draft or resume a paused campaign, and send it from this process. */
-  send(id: number): Promise<void> {
-    return this.local.send(id);
-  }
-
-  /** `p` */
-  async pause(id: number): Promise<void> {
-    await this.transition(id, 'sending', 'not_pausable', 'paused', pauseCampaign);
-  }
-
-  /** `c` (after the confirmation) */
-  async cancel(id: number): Promise<void> {
-    await this.transition(id, null, 'not_cancellable', 'cancelled', cancelCampaign);
-  }
-
-  private async transition(
-    id: number,
-    required: CampaignStatus | null,
-    refusal: 'not_pausable' | 'not_cancellable',
-    done: 'paused' | 'cancelled',
-    fn: (store: Store, id: number, now: number) => Promise<unknown>,
-  ): Promise<void> {
-    try {
-      const s = await this.summary(id);
-      if (!s) return;
-      const status = s.campaign.status;
-      const allowed = required ? status === required : status === 'draft' || status === 'sending' || status === 'paused';
-      if (!allowed) return this.notify({ code: refusal, id, status }, 'warn');
-      await fn(this.store, id, this.now());
-      await this.refresh(); // header and counts change together with the notice
-      this.notify({ code: done, id });
-    } catch (err) {
-      this.fail(err);
-      void this.refresh();
-    }
-  }
-
-  /** In-doubt recipients of the campaign (0 when none). */
-  inDoubt(id: number): number {
-    return this.snapshot.campaigns.find((s) => s.campaign.id === id)?.counts.in_doubt ?? 0;
-  }
-
-  /** `r` → resend or mark sent. */
-  async resolve(id: number, mode: 'resend' | 'mark-sent'): Promise<void> {
-    try {
-      const count = await this.store.resolveInDoubt(id, mode, this.now());
-      await this.refresh(); // counts change together with the notice
-      if (count === 0) this.notify({ code: 'no_in_doubt', id }, 'warn');
-      else this.notify({ code: 'resolved', id, mode, count });
-    } catch (err) {
-      this.fail(err);
-      void this.refresh();
-    }
-  }
-
-  /** `f`: whether the failed / in-doubt list can be shown (says why not otherwise). */
-  canListFailed(id: number): boolean {
-    const n = this.snapshot.campaigns.find((s) => s.campaign.id === id)?.counts;
-    if (n && n.failed + n.in_doubt === 0) {
-      this.notify({ code: 'no_failed', id }, 'warn');
-      return false;
-    }
-    return true;
-  }
-
-  /** `r` on one recipient (after the question): resend it or mark it sent, if it is in doubt. */
-  async resolveOne(id: number, email: string, mode: 'resend' | 'mark-sent'): Promise<void> {
-    try {
-      const count = await this.views.resolveInDoubt(id, mode, this.now(), [email]);
-      await this.refresh(); // the list, the history and the counts change with the notice
-      if (count === 0) this.notify({ code: 'not_in_doubt', id, email }, 'warn');
-      else this.notify({ code: 'resolved_one', id, mode, email });
-    } catch (err) {
-      this.fail(err);
-      void this.refresh();
-    }
   }
 
   private fail(err: unknown): void {

@@ -83,7 +83,7 @@ function ConfirmDialog({ dialog, width }: { dialog: Extract<Dialog, { kind: 'can
     if ((m.yesKeys as string[]).includes(input.toLowerCase())) {
       if (dialog.kind === 'quit') return dispatch({ type: 'quit' });
       dispatch({ type: 'closeDialog' });
-      void controller.cancel(dialog.id);
+      void controller.actions.cancel(dialog.id);
     } else if (isNo(input, key)) dispatch({ type: 'closeDialog' });
   });
   const question = dialog.kind === 'cancel' ? t(m.confirmCancel, { id: dialog.id, name: dialog.name }) : m.confirmQuit;
@@ -97,8 +97,8 @@ function ResolveDialog({ dialog, width }: { dialog: Extract<Dialog, { kind: 'res
     if (input === 'r' || input === 'm') {
       dispatch({ type: 'closeDialog' });
       const mode = input === 'r' ? 'resend' : 'mark-sent';
-      if (dialog.kind === 'resolve') void controller.resolve(dialog.id, mode);
-      else void controller.resolveOne(dialog.id, dialog.email, mode);
+      if (dialog.kind === 'resolve') void controller.actions.resolve(dialog.id, mode);
+      else void controller.actions.resolveOne(dialog.id, dialog.email, mode);
     } else if (isNo(input, key)) dispatch({ type: 'closeDialog' });
   });
   return dialog.kind === 'resolve' ? (

@@ -26,16 +26,16 @@ export function useCampaignKeys({ isActive, failedList = false }: { isActive: bo
       }
       switch (input) {
         case 's':
-          void controller.send(id);
+          void controller.actions.send(id);
           return true;
         case 'p':
-          void controller.pause(id);
+          void controller.actions.pause(id);
           return true;
         case 'c': {
           const st = summary.campaign.status;
           if (st === 'draft' || st === 'sending' || st === 'paused')
             dispatch({ type: 'dialog', dialog: { kind: 'cancel', id, name: summary.campaign.name } });
-          else void controller.cancel(id); // says why not
+          else void controller.actions.cancel(id); // says why not
           return true;
         }
         case 'r':
@@ -48,7 +48,7 @@ export function useCampaignKeys({ isActive, failedList = false }: { isActive: bo
           return true;
         case 'f':
           if (!failedList) return false;
-          if (controller.canListFailed(id)) {
+          if (controller.actions.canListFailed(id)) {
             controller.clearNotice();
             dispatch({ type: 'openFailed', id });
           }
