@@ -2,7 +2,8 @@
  * `status` tells the exact truth about who works on a campaign and what it waits for: real `run`
  * processes (one SIGKILLed), real databases on both backends, the CLI as an operator runs it.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatInZone } from '../../src/core/status.js';
@@ -151,7 +152,8 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
     const url = new URL(db.location);
     const password = decodeURIComponent(url.password);
     url.password = '';
-    const env = { AREMKO_MAIL_DB: url.toString(), PGPASSWORD: password };
+    // no password file either (a developer's ~/.pgpass must not answer for the missing password)
+    const env = { AREMKO_MAIL_DB: url.toString(), PGPASSWORD: password, PGPASSFILE: '/nonexistent/aremko-pgpass' };
 
     const ok = await runCli(['status', String(c.id), '--json'], { env });
     expect(ok.code, ok.stderr).toBe(0);
@@ -159,9 +161,11 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
 
     const refused = await runCli(['status', String(c.id)], { env: { ...env, PGPASSWORD: undefined } });
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/refused the login of user postgres/)]);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/refused the login of user postgres \(no password given: none in the URL, PGPASSWORD or \/nonexistent\/aremko-pgpass\)$/),
+    ]);
     const wrong = await runCli(['status', String(c.id)], { env: { ...env, PGPASSWORD: `${password}-not` } });
-    expect(wrong.stderr).toMatch(/refused the login of user postgres/);
+    expect(wrong.stderr).toMatch(/refused the login of user postgres \(password from PGPASSWORD\)$/m);
     expect(wrong.stdout + wrong.stderr).not.toContain(password);
   });
 
@@ -173,7 +177,7 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
     const password = decodeURIComponent(url.password);
     const database = url.pathname.slice(1);
     const bare = `postgresql://${url.host}/?${url.searchParams}`; // no user, password or database
-    const env = { AREMKO_MAIL_DB: bare, PGUSER: decodeURIComponent(url.username), PGPASSWORD: password, PGDATABASE: database };
+    const env = { AREMKO_MAIL_DB: bare, PGUSER: decodeURIComponent(url.username), PGPASSWORD: password, PGDATABASE: database, PGPASSFILE: '/nonexistent/aremko-pgpass' };
 
     const ok = await runCli(['status', String(c.id), '--json'], { env });
     expect(ok.code, ok.stderr).toBe(0);
@@ -181,12 +185,42 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
 
     const stranger = await runCli(['status'], { env: { ...env, PGUSER: 'nadie_aqui' } });
     expect(stranger.code).toBe(1);
-    expect(stranger.stderr.trim().split('\n')).toEqual([expect.stringMatching(/refused the login of user nadie_aqui$/)]);
+    expect(stranger.stderr.trim().split('\n')).toEqual([expect.stringMatching(/refused the login of user nadie_aqui \(password from PGPASSWORD\)$/)]);
     expect(stranger.stdout + stranger.stderr).not.toContain(password);
 
     const noDatabase = await runCli(['status'], { env: { ...env, PGDATABASE: undefined } });
     expect(noDatabase.code).toBe(2);
     expect(noDatabase.stderr.trim()).toMatch(/names no database: .*\(or set PGDATABASE\)$/);
+  });
+
+  it('a password file (PGPASSFILE, else ~/.pgpass) gives the password the URL and the environment leave out, as psql reads it; one other users may read is not read, and the refusal says so', async () => {
+    const store = await db.open();
+    const c = await store.createCampaign(settings({ name: 'Con archivo' }), Date.now());
+    await store.close();
+    const url = new URL(db.location);
+    const password = decodeURIComponent(url.password);
+    url.password = '';
+    const folder = mkdtempSync(join(tmpdir(), 'aremko-pgpass-cli-'));
+    try {
+      // host, port, database and user as the URL names them; the password's colon escaped as libpq says
+      const file = join(folder, 'pgpass');
+      const line = [url.hostname, url.port, url.pathname.slice(1), decodeURIComponent(url.username), password].map((f) => f.replace(/[\\:]/g, '\\$&'));
+      writeFileSync(file, `# for aremko-mail\nsomewhere:5432:*:*:wrong\n${line.join(':')}\n`, { mode: 0o600 });
+      const env = { AREMKO_MAIL_DB: url.toString(), PGPASSWORD: undefined, PGPASSFILE: file };
+      const ok = await runCli(['status', String(c.id), '--json'], { env });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'Con archivo' });
+
+      chmodSync(file, 0o644);
+      const open = await runCli(['status'], { env });
+      expect(open.code).toBe(1);
+      expect(open.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/refused the login of user postgres \(no password: .*pgpass was not read, other users may read or write it \(mode 0644; chmod 600 it\)\)$/),
+      ]);
+      expect(open.stdout + open.stderr).not.toContain(password);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("the Cloud SQL form, user@/db?host=<the server's socket folder>, or PGHOST and PGPORT, reach the database over its Unix socket", async () => {

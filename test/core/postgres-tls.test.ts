@@ -130,7 +130,7 @@ describe.skipIf(!findPgBin() && process.env.CI !== 'true')('TLS to PostgreSQL', 
     // prefer: a client certificate makes TLS required
     expect(await encrypted(await open(byCertificate(`${opt('sslcert', 'client.crt')}&${opt('sslkey', 'client.key')}&schema=clerk_2`)))).toBe(true);
 
-    expect(await refusal(byCertificate('sslmode=require'), 'no password')).toMatch(/refused the login of user clerk/);
+    expect(await refusal(byCertificate('sslmode=require'), 'clerk-has-no-password')).toMatch(/refused the login of user clerk/);
     // Refused before any connection, naming the files and never what is in them: the key of
     // another certificate, a key file that is not there, a key that is not PEM, a CA file that
     // holds no certificate.

@@ -1,13 +1,15 @@
 /**
  * Where the database is and who logs in, read from a postgres:// URL as libpq reads it (the host,
  * port, user, password and database it leaves out from PGHOST, PGPORT, PGUSER, PGPASSWORD and
- * PGDATABASE; a Unix socket; the TLS options), and a database failure worded for the operator
+ * PGDATABASE, the password else from the password file; a Unix socket; the TLS options), and a
+ * database failure worded for the operator
  * with that location, the password never shown. No connection is made here.
  */
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { ConfigError, UserError } from '../types.js';
 import { displayLocation } from './open.js';
+import { lookUpPassword, type PassfileKey, passfilePath } from './postgres-passfile.js';
 import { isConnectionLoss } from './postgres-pipeline.js';
 import { SSL_MODES, type SslMode, tlsFault } from './postgres-tls.js';
 const DEFAULT_SCHEMA = 'aremko_mail';
@@ -18,6 +20,11 @@ export interface PgLocation {
   database: string;
   user: string | undefined;
   password: string | undefined;
+  /**
+   * Where the password came from, said when a login is refused: PGPASSWORD, the password file
+   * (or why that file was not read), or that none was given. Null when it is in the URL.
+   */
+  passwordNote: string | null;
   sslmode: SslMode;
   sslrootcert: string | null;
   /** A client certificate and its key (PEM files), for a server that logs in by certificate. */
@@ -139,13 +146,20 @@ export function parsePostgresUrl(url: string, socketFolders: readonly string[] =
     (urlHost || (PGHOST ? checkedHost(PGHOST, 'PGHOST', display) : socketFolders.find((dir) => existsSync(`${dir}/.s.PGSQL.${port}`)) ?? 'localhost'));
   const socket = host.startsWith('/') ? `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` : null;
   if (socket && files.sslcert) throw new ConfigError(`--db ${display}: sslcert is for TLS, which a Unix socket (host=${host}) does not use`);
+  const { password, passwordNote } = u.password
+    ? { password: decode(u.password, 'password'), passwordNote: null }
+    : PGPASSWORD
+      ? { password: PGPASSWORD, passwordNote: 'password from PGPASSWORD' }
+      : // libpq matches `localhost` in the file for its default socket folder, as for no host at all
+        fromPasswordFile({ host: socket && socketFolders.includes(host) ? 'localhost' : host, port, database, user });
   return {
     host,
     port,
     socket,
     database,
     user,
-    password: u.password ? decode(u.password, 'password') : PGPASSWORD || undefined,
+    password,
+    passwordNote,
     sslmode,
     ...files,
     schema,
@@ -153,8 +167,17 @@ export function parsePostgresUrl(url: string, socketFolders: readonly string[] =
   };
 }
 
+/** The password file's password for this connection, and what to say of it if the login is refused. */
+function fromPasswordFile(key: Omit<PassfileKey, 'user'> & { user: string | undefined }): Pick<PgLocation, 'password' | 'passwordNote'> {
+  const file = passfilePath();
+  const found = key.user ? lookUpPassword({ ...key, user: key.user }, file) : ({ kind: 'none' } as const);
+  if (found.kind === 'found') return { password: found.password, passwordNote: `password from ${found.file}` };
+  if (found.kind === 'ignored') return { password: undefined, passwordNote: `no password: ${found.file} was not read, ${found.why}` };
+  return { password: undefined, passwordNote: `no password given: none in the URL, PGPASSWORD or ${file}` };
+}
+
 /** A database failure in one line, naming where (password hidden) and why. */
-export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'socket' | 'user' | 'database' | 'password'>): Error {
+export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'socket' | 'user' | 'database' | 'password' | 'passwordNote'>): Error {
   if (err instanceof UserError) return err;
   const e = err as { code?: string; message?: string };
   const hide = (s: string) => (loc.password ? s.split(loc.password).join('***') : s);
@@ -176,7 +199,8 @@ function faultCause(err: unknown, loc: Parameters<typeof pgFault>[1], hide: (s: 
   if (code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT') return `cannot reach the database at ${where} (timed out)`;
   if (isConnectionLoss(err))
     return /^57P0/.test(code) ? `the database at ${where} is shutting down or starting up` : `lost the connection to the database at ${where}`;
-  if (code === '28P01' || code === '28000') return `the database at ${where} refused the login${loc.user ? ` of user ${loc.user}` : ''}`;
+  if (code === '28P01' || code === '28000')
+    return `the database at ${where} refused the login${loc.user ? ` of user ${loc.user}` : ''}${loc.passwordNote ? ` (${loc.passwordNote})` : ''}`;
   if (code === '3D000') return `database "${loc.database}" does not exist at ${server}`;
   if (code === '42501') return `the database user${loc.user ? ` ${loc.user}` : ''} lacks a privilege: ${hide(e.message ?? '')}`;
   if (code === '53100') return `the database at ${where} has no space left on its disk`;
