@@ -2,8 +2,8 @@
  * Where the database is and who logs in, read from a postgres:// URL as libpq reads it (the host,
  * port, user, password and database it leaves out from PGHOST, PGPORT, PGUSER, PGPASSWORD and
  * PGDATABASE, the password else from the password file; a Unix socket; the TLS options), and a
- * database failure worded for the operator
- * with that location, the password never shown. No connection is made here.
+ * database failure worded for the operator with that location, the password never shown. No
+ * connection is made here.
  */
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -12,6 +12,7 @@ import { displayLocation } from './open.js';
 import { lookUpPassword, type PassfileKey, passfilePath } from './postgres-passfile.js';
 import { isConnectionLoss } from './postgres-pipeline.js';
 import { SSL_MODES, type SslMode, tlsFault } from './postgres-tls.js';
+
 const DEFAULT_SCHEMA = 'aremko_mail';
 
 export interface PgLocation {
