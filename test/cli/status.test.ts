@@ -144,42 +144,44 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
     await db.cleanup();
   });
 
-  it('AREMKO_MAIL_DB without a password and PGPASSWORD in the environment, as the README says; without it the login is refused, in one line', async () => {
+  /** A campaign in the test database, and that database's URL with its password taken out. */
+  async function campaignAndLogin(name: string, recipients = 0): Promise<{ id: number; url: URL; password: string }> {
     const store = await db.open();
-    const c = await store.createCampaign(settings({ name: 'Sin clave' }), Date.now());
-    await addRecipients(store, c.id, 2);
+    const c = await store.createCampaign(settings({ name }), Date.now());
+    if (recipients > 0) await addRecipients(store, c.id, recipients);
     await store.close();
     const url = new URL(db.location);
     const password = decodeURIComponent(url.password);
     url.password = '';
+    return { id: c.id, url, password };
+  }
+
+  it('AREMKO_MAIL_DB without a password and PGPASSWORD in the environment, as the README says; without it the login is refused, in one line', async () => {
+    const { id, url, password } = await campaignAndLogin('Sin clave', 2);
     // no password file either (a developer's ~/.pgpass must not answer for the missing password)
     const env = { AREMKO_MAIL_DB: url.toString(), PGPASSWORD: password, PGPASSFILE: '/nonexistent/aremko-pgpass' };
 
-    const ok = await runCli(['status', String(c.id), '--json'], { env });
+    const ok = await runCli(['status', String(id), '--json'], { env });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'Sin clave', counts: { total: 2 } });
 
-    const refused = await runCli(['status', String(c.id)], { env: { ...env, PGPASSWORD: undefined } });
+    const refused = await runCli(['status', String(id)], { env: { ...env, PGPASSWORD: undefined } });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/refused the login of user postgres \(no password given: none in the URL, PGPASSWORD or \/nonexistent\/aremko-pgpass\)$/),
     ]);
-    const wrong = await runCli(['status', String(c.id)], { env: { ...env, PGPASSWORD: `${password}-not` } });
+    const wrong = await runCli(['status', String(id)], { env: { ...env, PGPASSWORD: `${password}-not` } });
     expect(wrong.stderr).toMatch(/refused the login of user postgres \(password from PGPASSWORD\)$/m);
     expect(wrong.stdout + wrong.stderr).not.toContain(password);
   });
 
   it('PGUSER, PGPASSWORD and PGDATABASE give the user, password and database the URL leaves out, as in libpq; a refused login names that user', async () => {
-    const store = await db.open();
-    const c = await store.createCampaign(settings({ name: 'Del entorno' }), Date.now());
-    await store.close();
-    const url = new URL(db.location);
-    const password = decodeURIComponent(url.password);
+    const { id, url, password } = await campaignAndLogin('Del entorno');
     const database = url.pathname.slice(1);
     const bare = `postgresql://${url.host}/?${url.searchParams}`; // no user, password or database
     const env = { AREMKO_MAIL_DB: bare, PGUSER: decodeURIComponent(url.username), PGPASSWORD: password, PGDATABASE: database, PGPASSFILE: '/nonexistent/aremko-pgpass' };
 
-    const ok = await runCli(['status', String(c.id), '--json'], { env });
+    const ok = await runCli(['status', String(id), '--json'], { env });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'Del entorno' });
 
@@ -194,12 +196,7 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
   });
 
   it('a password file (PGPASSFILE, else ~/.pgpass) gives the password the URL and the environment leave out, as psql reads it; one other users may read is not read, and the refusal says so', async () => {
-    const store = await db.open();
-    const c = await store.createCampaign(settings({ name: 'Con archivo' }), Date.now());
-    await store.close();
-    const url = new URL(db.location);
-    const password = decodeURIComponent(url.password);
-    url.password = '';
+    const { id, url, password } = await campaignAndLogin('Con archivo');
     const folder = mkdtempSync(join(tmpdir(), 'aremko-pgpass-cli-'));
     try {
       // host, port, database and user as the URL names them; the password's colon escaped as libpq says
@@ -207,7 +204,7 @@ describe.skipIf(!pgUrl() && process.env.CI !== 'true')('the database password ke
       const line = [url.hostname, url.port, url.pathname.slice(1), decodeURIComponent(url.username), password].map((f) => f.replace(/[\\:]/g, '\\$&'));
       writeFileSync(file, `# for aremko-mail\nsomewhere:5432:*:*:wrong\n${line.join(':')}\n`, { mode: 0o600 });
       const env = { AREMKO_MAIL_DB: url.toString(), PGPASSWORD: undefined, PGPASSFILE: file };
-      const ok = await runCli(['status', String(c.id), '--json'], { env });
+      const ok = await runCli(['status', String(id), '--json'], { env });
       expect(ok.code, ok.stderr).toBe(0);
       expect(JSON.parse(ok.stdout)).toMatchObject({ name: 'Con archivo' });
 
