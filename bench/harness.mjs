@@ -16,7 +16,7 @@ export const Database = require('better-sqlite3');
 export const SIZES = {
   full: {
     n: 2000, pairs: 3, pools: [1, 5, 10], pool1N: 800,
-    pgN: 2000, pgPairs: 3,
+    pgN: 2000, pgPairs: 3, pgRelayPairs: 3,
     scaleoutN: 10000, scaleoutSeconds: 30, scaleoutWarmupSeconds: 5, scaleoutRounds: { 1: 3, 2: 1 },
     resendN: 3000, resendPairs: 3,
     importRows: 1_000_000, importRuns: 2,
@@ -27,7 +27,7 @@ export const SIZES = {
   },
   quick: {
     n: 400, pairs: 2, pools: [1, 5, 10], pool1N: 150,
-    pgN: 400, pgPairs: 2,
+    pgN: 400, pgPairs: 2, pgRelayPairs: 1,
     scaleoutN: 2000, scaleoutSeconds: 6, scaleoutWarmupSeconds: 1.5, scaleoutRounds: { 1: 1, 2: 1 },
     resendN: 400, resendPairs: 2,
     importRows: 100_000, importRuns: 1,
