@@ -11,24 +11,8 @@ import { openPostgresStore, type PostgresStore } from '../../src/core/store/post
 import { parsePostgresUrl, pgFault } from '../../src/core/store/postgres-url.js';
 import { ConfigError, UserError } from '../../src/core/types.js';
 import { pgSocketDir, pgUrl } from '../helpers/backends.js';
+import { withEnvironment } from '../helpers/environment.js';
 import { addRecipients, settings } from '../helpers/store.js';
-
-type PgVariable = 'PGHOST' | 'PGPORT' | 'PGUSER' | 'PGPASSWORD' | 'PGDATABASE';
-
-/** Runs `fn` with these PG* variables set (undefined: unset), then puts them back. */
-function withEnvironment<T>(vars: Partial<Record<PgVariable, string | undefined>>, fn: () => T): T {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  const put = (v: Record<string, string | undefined>) => {
-    for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k];
-    else process.env[k] = x;
-  };
-  put(vars);
-  try {
-    return fn();
-  } finally {
-    put(saved);
-  }
-}
 
 /** What parsing `url` threw (null when it did not). */
 function parseError(url: string): Error | null {

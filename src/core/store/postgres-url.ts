@@ -37,6 +37,10 @@ export interface PgLocation {
    */
   socket: string | null;
   schema: string;
+  /** Seconds to wait for the server to answer a connection; 0 waits as long as TCP does (libpq's `connect_timeout`). */
+  connectTimeoutS: number;
+  /** How the server's views (pg_stat_activity, its log) name our sessions (libpq's `application_name`). */
+  applicationName: string;
   /** The URL with its password as *** */
   display: string;
 }
@@ -70,6 +74,30 @@ function checkedPort(value: string, what: 'port' | 'PGPORT', display: string): n
   const port = Number(value);
   if (!/^\d{1,5}$/.test(value) || port < 1 || port > 65535) throw new ConfigError(`--db ${display}: ${what} must be a number from 1 to 65535 (got "${value}")`);
   return port;
+}
+
+/** How long a connection may take when neither the URL nor PGCONNECT_TIMEOUT says: less than postgres.js's 30 s, so that a cron run reports an unreachable database well within its turn. */
+const DEFAULT_CONNECT_TIMEOUT_S = 15;
+const DEFAULT_APPLICATION_NAME = 'aremko-mail';
+
+/**
+ * libpq's `connect_timeout`: whole seconds; zero or less waits as long as TCP does; 1 is taken as
+ * 2, libpq's least.
+ */
+function checkedConnectTimeout(value: string, what: 'connect_timeout' | 'PGCONNECT_TIMEOUT', display: string): number {
+  if (!/^\s*[-+]?\d+\s*$/.test(value)) throw new ConfigError(`--db ${display}: ${what} must be a whole number of seconds (got "${value}")`);
+  const seconds = Number(value);
+  return seconds <= 0 ? 0 : Math.max(2, Math.min(seconds, 2_147_483));
+}
+
+/**
+ * libpq's `application_name`: sent to the server as it is (the server keeps its first 63 bytes
+ * and shows other than printable ASCII as `?`); a control character is refused here rather than
+ * sent into the server's log.
+ */
+function checkedApplicationName(value: string, what: 'application_name' | 'PGAPPNAME', display: string): string {
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new ConfigError(`--db ${display}: ${what} must not hold control characters`);
+  return value;
 }
 
 /**
@@ -110,6 +138,8 @@ export function parsePostgresUrl(url: string, socketFolders: readonly string[] =
   let schema = DEFAULT_SCHEMA;
   let hostOption: string | null = null;
   let portOption: number | null = null;
+  let connectTimeoutOption: number | null = null;
+  let applicationNameOption: string | null = null;
   for (const [key, value] of u.searchParams) {
     if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value))
@@ -130,9 +160,12 @@ export function parsePostgresUrl(url: string, socketFolders: readonly string[] =
           `--db ${display}: channel_binding=require is not supported by this client; remove it or use channel_binding=prefer (sslmode=verify-full guards the login against a server in the middle)`,
         );
       if (value !== 'prefer' && value !== 'disable') throw new ConfigError(`--db ${display}: channel_binding must be disable, prefer or require (got "${value}")`);
-    } else if (key === 'application_name' || key === 'connect_timeout') {
-      // libpq parameters a platform's DATABASE_URL may carry: harmless here.
-    } else throw new ConfigError(`--db ${display}: unknown option "${key}" (known: sslmode, sslrootcert, sslcert, sslkey, schema, host, port)`);
+    } else if (key === 'connect_timeout') connectTimeoutOption = checkedConnectTimeout(value, 'connect_timeout', display);
+    else if (key === 'application_name') applicationNameOption = checkedApplicationName(value, 'application_name', display);
+    else
+      throw new ConfigError(
+        `--db ${display}: unknown option "${key}" (known: sslmode, sslrootcert, sslcert, sslkey, schema, host, port, connect_timeout, application_name, channel_binding)`,
+      );
   }
   if (!files.sslcert !== !files.sslkey) throw new ConfigError(`--db ${display}: sslcert and sslkey go together (a client certificate and its key)`);
   if (files.sslcert && sslmode === 'disable') throw new ConfigError(`--db ${display}: sslcert needs TLS, and sslmode=disable turns it off`);
@@ -153,6 +186,11 @@ export function parsePostgresUrl(url: string, socketFolders: readonly string[] =
       ? { password: PGPASSWORD, passwordNote: 'password from PGPASSWORD' }
       : // libpq matches `localhost` in the file for its default socket folder, as for no host at all
         fromPasswordFile({ host: socket && socketFolders.includes(host) ? 'localhost' : host, port, database, user });
+  // As the host and port: what the URL leaves out, libpq's variables give.
+  const { PGCONNECT_TIMEOUT, PGAPPNAME } = process.env;
+  const connectTimeoutS =
+    connectTimeoutOption ?? (PGCONNECT_TIMEOUT ? checkedConnectTimeout(PGCONNECT_TIMEOUT, 'PGCONNECT_TIMEOUT', display) : DEFAULT_CONNECT_TIMEOUT_S);
+  const applicationName = applicationNameOption ?? (PGAPPNAME ? checkedApplicationName(PGAPPNAME, 'PGAPPNAME', display) : DEFAULT_APPLICATION_NAME);
   return {
     host,
     port,
@@ -164,6 +202,8 @@ export function parsePostgresUrl(url: string, socketFolders: readonly string[] =
     sslmode,
     ...files,
     schema,
+    connectTimeoutS,
+    applicationName,
     display,
   };
 }
@@ -178,7 +218,10 @@ function fromPasswordFile(key: Omit<PassfileKey, 'user'> & { user: string | unde
 }
 
 /** A database failure in one line, naming where (password hidden) and why. */
-export function pgFault(err: unknown, loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'socket' | 'user' | 'database' | 'password' | 'passwordNote'>): Error {
+export function pgFault(
+  err: unknown,
+  loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'socket' | 'user' | 'database' | 'password' | 'passwordNote'> & Partial<Pick<PgLocation, 'connectTimeoutS'>>,
+): Error {
   if (err instanceof UserError) return err;
   const e = err as { code?: string; message?: string };
   const hide = (s: string) => (loc.password ? s.split(loc.password).join('***') : s);
@@ -197,6 +240,8 @@ function faultCause(err: unknown, loc: Parameters<typeof pgFault>[1], hide: (s: 
   if (loc.socket && code === 'ENOENT') return `cannot reach the database: no server socket at ${loc.socket} (is the server running, with this port and socket folder?)`;
   if (loc.socket && code === 'EACCES') return `cannot reach the database: no permission to open the socket ${loc.socket}`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot reach the database: host ${loc.host} not found`;
+  if (code === 'CONNECT_TIMEOUT' && loc.connectTimeoutS)
+    return `cannot reach the database at ${where} (no answer in ${loc.connectTimeoutS} s; connect_timeout= in the URL or PGCONNECT_TIMEOUT waits longer)`;
   if (code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT') return `cannot reach the database at ${where} (timed out)`;
   if (isConnectionLoss(err))
     return /^57P0/.test(code) ? `the database at ${where} is shutting down or starting up` : `lost the connection to the database at ${where}`;

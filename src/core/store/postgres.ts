@@ -34,7 +34,7 @@ export function connect(loc: PgLocation, options: { max?: number; idleTimeout?: 
     password: loc.password,
     ssl: sslOption(loc),
     max: options.max ?? 4,
-    connect_timeout: 15,
+    connect_timeout: loc.connectTimeoutS,
     idle_timeout: options.idleTimeout ?? 60,
     fetch_types: false,
     ...(options.onclose ? { onclose: options.onclose } : {}),
@@ -42,7 +42,7 @@ export function connect(loc: PgLocation, options: { max?: number; idleTimeout?: 
     types: { bigint: BIGINT_AS_NUMBER } as never,
     transform: { undefined: null },
     connection: {
-      application_name: 'aremko-mail',
+      application_name: loc.applicationName,
       search_path: loc.schema,
       // A runner whose network dies in the middle of a transaction must not keep the campaign's
       // row locked (and every other runner waiting) until TCP gives up: the server ends it.
