@@ -62,17 +62,19 @@ export async function run(h, { sink }) {
     r.sinkCpuMs = cpuMsOf(sink.pid) - sinkBefore;
     return r;
   };
+  /** One engine run and one plain run against `sink`, in turn: the engine first in even pairs. */
+  const pairAgainst = async (sink, i) => {
+    if (i % 2 === 0) {
+      const e = await engine(sink);
+      return { e, p: await plain(sink) };
+    }
+    const p = await plain(sink);
+    return { e: await engine(sink), p };
+  };
   const pairs = [];
   for (let i = 0; i < P.pgPairs; i++) {
     const load = h.noteLoad(`pg-throughput ${i + 1}`);
-    let e, p;
-    if (i % 2 === 0) {
-      e = await engine(sink);
-      p = await plain(sink);
-    } else {
-      p = await plain(sink);
-      e = await engine(sink);
-    }
+    const { e, p } = await pairAgainst(sink, i);
     pairs.push({ engine: e, plain: p, ratio: p.wallMs / e.wallMs, cpuRatio: cpuS(e) / cpuS(p), load });
     h.log(`  pair ${i + 1}: engine ${fmt((N / e.wallMs) * 1000)} msg/s, plain ${fmt((N / p.wallMs) * 1000)} msg/s → ${fmt(p.wallMs / e.wallMs, 2)}; load ${load}`);
   }
@@ -83,14 +85,7 @@ export async function run(h, { sink }) {
       const rounds = [];
       for (let i = 0; i < P.pgRelayPairs; i++) {
         const load = h.noteLoad(`pg-throughput relay ${delayMs} ms ${i + 1}`);
-        let e, p;
-        if (i % 2 === 0) {
-          e = await engine(relay);
-          p = await plain(relay);
-        } else {
-          p = await plain(relay);
-          e = await engine(relay);
-        }
+        const { e, p } = await pairAgainst(relay, i);
         rounds.push({ engineMs: e.wallMs, plainMs: p.wallMs, ratio: p.wallMs / e.wallMs, load });
       }
       const ratio = median(rounds.map((r) => r.ratio));

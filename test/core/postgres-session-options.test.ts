@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStore } from '../../src/core/store/postgres.js';
 import { parsePostgresUrl } from '../../src/core/store/postgres-url.js';
 import { ConfigError, UserError } from '../../src/core/types.js';
-import { pgUrl } from '../helpers/backends.js';
+import { closedAfterAll, pgUrl } from '../helpers/backends.js';
 import { withEnvironment } from '../helpers/environment.js';
 
 const NONE = { PGCONNECT_TIMEOUT: undefined, PGAPPNAME: undefined };
@@ -88,13 +88,7 @@ describe('connect_timeout and application_name, read as libpq reads them', () =>
 });
 
 describe.skipIf(!pgUrl() && process.env.CI !== 'true')('application_name on the suite server', () => {
-  const stores: PostgresStore[] = [];
-  const schemas: string[] = [];
-  afterAll(async () => {
-    const [admin] = stores;
-    for (const schema of schemas) await admin?.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    for (const store of stores) await store.close();
-  });
+  const { stores, schemas } = closedAfterAll();
 
   async function open(params: Record<string, string>, env: Record<string, string | undefined> = {}): Promise<PostgresStore> {
     const base = pgUrl();

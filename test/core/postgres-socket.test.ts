@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openPostgresStore, type PostgresStore } from '../../src/core/store/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { openPostgresStore } from '../../src/core/store/postgres.js';
 import { parsePostgresUrl, pgFault } from '../../src/core/store/postgres-url.js';
 import { ConfigError, UserError } from '../../src/core/types.js';
-import { pgSocketDir, pgUrl } from '../helpers/backends.js';
+import { closedAfterAll, pgSocketDir, pgUrl } from '../helpers/backends.js';
 import { withEnvironment } from '../helpers/environment.js';
 import { addRecipients, settings } from '../helpers/store.js';
 
@@ -104,13 +104,7 @@ describe('a Unix socket in the URL', () => {
 });
 
 describe.skipIf(!pgUrl() && process.env.CI !== 'true')('PostgreSQL over its Unix socket', () => {
-  const stores: PostgresStore[] = [];
-  const schemas: string[] = [];
-  afterAll(async () => {
-    const [admin] = stores;
-    for (const schema of schemas) await admin?.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    for (const store of stores) await store.close();
-  });
+  const { stores, schemas } = closedAfterAll();
 
   /** The Cloud SQL form, against the suite's server: its socket folder and port in the query. */
   function socketUrl(extra = ''): string {

@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { afterAll } from 'vitest';
 import type { Store } from '../../src/core/store.js';
+import type { PostgresStore } from '../../src/core/store/postgres.js';
 import { openStore } from '../../src/core/store/open.js';
 import { tempDir } from './cli.js';
 
@@ -25,6 +27,20 @@ export interface TestDatabase {
 export const pgUrl = (): string | undefined => process.env.AREMKO_TEST_PG_URL;
 /** The folder of that server's Unix socket (its local logins are trusted: no password there). */
 export const pgSocketDir = (): string | undefined => process.env.AREMKO_TEST_PG_SOCKET_DIR;
+
+/**
+ * For a describe block that opens PostgreSQL stores itself (URLs of its own making): every store
+ * pushed to `stores` is closed after the block, and every schema pushed to `schemas` dropped.
+ */
+export function closedAfterAll(): { stores: PostgresStore[]; schemas: string[] } {
+  const opened = { stores: [] as PostgresStore[], schemas: [] as string[] };
+  afterAll(async () => {
+    const [admin] = opened.stores;
+    for (const schema of opened.schemas) await admin?.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    for (const store of opened.stores) await store.close();
+  });
+  return opened;
+}
 
 /** The backends to run against; PostgreSQL only when a server is there (CI always has one). */
 export function backends(): BackendName[] {
