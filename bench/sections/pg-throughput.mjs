@@ -2,7 +2,7 @@
 // against plain nodemailer sending the same messages to the same sink; pairs alternated.
 import os from 'node:os';
 import { cpuS, fmt, mb, median } from '../harness.mjs';
-import { cpuMsOf, measure } from '../lib.mjs';
+import { cpuMsOf, measure, startSink } from '../lib.mjs';
 import { plainRun } from './throughput.mjs';
 
 export const title = 'Throughput on PostgreSQL';
@@ -29,7 +29,6 @@ export async function pgCounts(pg, database) {
 }
 
 export async function run(h, { sink }) {
-  const { startSink } = await import('../lib.mjs');
   const P = h.P;
   const pg = await h.pg();
   const N = P.pgN;
