@@ -220,7 +220,7 @@ function fromPasswordFile(key: Omit<PassfileKey, 'user'> & { user: string | unde
 /** A database failure in one line, naming where (password hidden) and why. */
 export function pgFault(
   err: unknown,
-  loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'socket' | 'user' | 'database' | 'password' | 'passwordNote'> & Partial<Pick<PgLocation, 'connectTimeoutS'>>,
+  loc: Pick<PgLocation, 'display' | 'host' | 'port' | 'socket' | 'user' | 'database' | 'password' | 'passwordNote' | 'connectTimeoutS'>,
 ): Error {
   if (err instanceof UserError) return err;
   const e = err as { code?: string; message?: string };
@@ -240,9 +240,10 @@ function faultCause(err: unknown, loc: Parameters<typeof pgFault>[1], hide: (s: 
   if (loc.socket && code === 'ENOENT') return `cannot reach the database: no server socket at ${loc.socket} (is the server running, with this port and socket folder?)`;
   if (loc.socket && code === 'EACCES') return `cannot reach the database: no permission to open the socket ${loc.socket}`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot reach the database: host ${loc.host} not found`;
-  if (code === 'CONNECT_TIMEOUT' && loc.connectTimeoutS)
+  // postgres.js's own timer, which runs only with a timeout (connect_timeout > 0); ETIMEDOUT is TCP's.
+  if (code === 'CONNECT_TIMEOUT')
     return `cannot reach the database at ${where} (no answer in ${loc.connectTimeoutS} s; connect_timeout= in the URL or PGCONNECT_TIMEOUT waits longer)`;
-  if (code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT') return `cannot reach the database at ${where} (timed out)`;
+  if (code === 'ETIMEDOUT') return `cannot reach the database at ${where} (timed out)`;
   if (isConnectionLoss(err))
     return /^57P0/.test(code) ? `the database at ${where} is shutting down or starting up` : `lost the connection to the database at ${where}`;
   if (code === '28P01' || code === '28000')
