@@ -1,8 +1,9 @@
 // The engine on PostgreSQL (issue 9): a durable server (fsync on, synchronous_commit on), pool 5,
 // against plain nodemailer sending the same messages to the same sink; pairs alternated.
+import { closeSync, openSync } from 'node:fs';
 import os from 'node:os';
 import { cpuS, fmt, mb, median } from '../harness.mjs';
-import { cpuMsOf, measure, startSink } from '../lib.mjs';
+import { cpuMsOf, measure, pgAdmin, startSink } from '../lib.mjs';
 import { plainRun } from './throughput.mjs';
 
 export const title = 'Throughput on PostgreSQL';
@@ -18,7 +19,6 @@ const RELAY_DELAYS_MS = [2, 5, 10, 20];
 
 /** The recipients of campaign 1 by status, on a PostgreSQL database. */
 export async function pgCounts(pg, database) {
-  const { pgAdmin } = await import('../lib.mjs');
   const sql = await pgAdmin(pg.url(database));
   try {
     const rows = await sql`SELECT status, count(*)::int AS n FROM aremko_mail.recipients WHERE campaign_id = 1 GROUP BY status`;
@@ -39,7 +39,6 @@ export async function run(h, { sink }) {
   const engine = async (sink) => {
     const db = await pg.copy(template, 'pgtp');
     const logFile = h.path(`${db}.log`);
-    const { openSync, closeSync } = await import('node:fs');
     const fd = openSync(logFile, 'w');
     try {
       const before = { server: pg.cpuMs(), sink: cpuMsOf(sink.pid) };
